@@ -1,0 +1,121 @@
+"""Print, as JSON, the URLs the benchmark requests for each page type.
+
+Run inside the project with the benchmark's DATABASE_URL (``bench/run.py``
+does): ``python bench/targets.py``. Each page type gets a short list of
+candidate URL lists; the harness keeps the first list that answers 200 and
+reports the page type as missing when none does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "center.settings")
+
+import django
+
+django.setup()
+
+from django.db.models import Count  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+from taggit.models import Tag  # noqa: E402
+
+from authors.models import Author  # noqa: E402
+from publications.models import Publication, Theme  # noqa: E402
+
+ROTATION = 20  # distinct URLs per page type, so a page cache is not a single hot key
+SEARCH_QUERIES = ["trade", "energy security", "climate migration policy", "china", "digital economy"]
+
+
+def url(name: str, *args, **kwargs) -> str | None:
+    try:
+        return reverse(name, args=args, kwargs=kwargs)
+    except NoReverseMatch:
+        return None
+
+
+def first_url(names: list[str], *args, **kwargs) -> str | None:
+    for name in names:
+        found = url(name, *args, **kwargs)
+        if found:
+            return found
+    return None
+
+
+def main() -> None:
+    published = Publication.objects.published()
+    count = published.count()
+    step = max(count // ROTATION, 1)
+    slugs = list(published.order_by("pk").values_list("slug", flat=True)[::step][:ROTATION])
+    authors = list(
+        Author.objects.filter(authorships__publication__in=published.values("pk"))
+        .distinct()
+        .order_by("pk")
+        .values_list("slug", flat=True)[:ROTATION]
+    )
+    themes = list(Theme.objects.order_by("pk").values_list("slug", flat=True)[:ROTATION])
+    # Popular theme + tag pairs, so the filtered index is not empty.
+    tags = list(
+        Tag.objects.annotate(n=Count("taggit_taggeditem_items"))
+        .order_by("-n")
+        .values_list("slug", flat=True)[:5]
+    )
+    years = sorted(
+        {
+            moment.year
+            for moment in published.order_by("-published_at").values_list("published_at", flat=True)[:2000]
+        }
+    )
+    index = url("publications:index") or "/publications/"
+    filtered = [
+        f"{index}?theme={theme}&tag={tag}&year={year}"
+        for theme in themes[:4]
+        for tag in tags[:2]
+        for year in (years[-3:] or [2024])
+    ][:ROTATION]
+    search_page = first_url(["search", "search:index", "search:search", "center:search"])
+    feed = first_url(["publications:feed-rss", "feeds:latest", "publications:feed", "feed", "latest-feed"])
+    sitemap = first_url(["sitemap-index", "sitemap", "sitemaps:index", "django.contrib.sitemaps.views.index"])
+    section = url("sitemap-section", section="publications")
+    oai = first_url(["oai", "oai:endpoint", "oai:index", "oai-pmh", "publications:oai"])
+    targets = {
+        "home": [[url("home") or "/"]],
+        "index": [[index]],
+        "index filtered": [filtered],
+        "index page 200": [[f"{index}?page=200"]],
+        "publication": [[url("publications:detail", slug=slug) for slug in slugs]],
+        "author": [[url("authors:detail", slug=slug) for slug in authors]],
+        "theme": [[url("publications:theme", slug=slug) for slug in themes]],
+        "search": [
+            [f"{search_page}?q={query.replace(' ', '+')}" for query in SEARCH_QUERIES]
+            if search_page
+            else None,
+            [f"/search/?q={query.replace(' ', '+')}" for query in SEARCH_QUERIES],
+        ],
+        "feed": [
+            [feed] if feed else None,
+            ["/feeds/latest/"],
+            ["/feed/"],
+            ["/feeds/publications/"],
+            ["/rss/"],
+        ],
+        "sitemap": [[sitemap] if sitemap else None, ["/sitemap.xml"]],
+        # A full page of the publications section (the second, so it is full at both sizes).
+        "sitemap page": [[f"{section}?p=2"] if section else None],
+        "oai-pmh ListRecords": [
+            [f"{oai}?verb=ListRecords&metadataPrefix=oai_dc"] if oai else None,
+            ["/oai/?verb=ListRecords&metadataPrefix=oai_dc"],
+            ["/oai?verb=ListRecords&metadataPrefix=oai_dc"],
+            ["/oai-pmh/?verb=ListRecords&metadataPrefix=oai_dc"],
+        ],
+    }
+    targets = {page: [urls for urls in options if urls] for page, options in targets.items()}
+    print(json.dumps({"published": count, "targets": targets}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""Caching that is never stale.
+
+Everything public is cached under a *content version*: a random token that
+changes whenever content changes, plus the moment the next scheduled
+publication becomes due.
+
+- Any save, delete or many-to-many change of a model in ``CONTENT_APPS``
+  (publications, authors, tags) replaces the token, right away and once more
+  after the transaction commits (so a page rendered from the old data while
+  the transaction ran is never served). Queryset ``update()`` calls on
+  publications and authors do the same (see the querysets); bulk loaders call
+  :func:`content_changed` themselves.
+- A published item with a future ``published_at`` is scheduled. The version
+  also holds the earliest such moment; the first request after it replaces
+  the token, so scheduled items appear on time without a cron job.
+- The version lives in the shared cache when there is one (Redis: every app
+  server sees the same version) and in a small file otherwise (local-memory
+  caches are per process, so several gunicorn workers on one machine share the
+  version through the file).
+
+:class:`PublicPageCacheMiddleware` caches whole anonymous responses of the
+public views under that version; :func:`cached` caches any computed value
+(counts, facets) the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.paginator import InvalidPage, Paginator
+from django.db import connection, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.cache import set_response_etag
+from django.utils.encoding import iri_to_uri
+from django.utils.functional import cached_property
+
+STATE_KEY = "content:state"
+# Request headers that may change a public page (htmx partial responses).
+VARYING_REQUEST_HEADERS = (
+    "HTTP_HX_REQUEST",
+    "HTTP_HX_BOOSTED",
+    "HTTP_HX_TARGET",
+    "HTTP_HX_HISTORY_RESTORE_REQUEST",
+)
+# Response Vary headers the page cache understands: the key covers them.
+UNDERSTOOD_VARY = {"cookie", "hx-request", "hx-boosted", "hx-target", "hx-history-restore-request"}
+
+
+# The content version ---------------------------------------------------------
+
+
+class _CacheStateStore:
+    """The version in the shared cache (Redis): the same for every app server."""
+
+    def read(self) -> dict | None:
+        return cache.get(STATE_KEY)
+
+    def write(self, state: dict) -> None:
+        cache.set(STATE_KEY, state, timeout=None)
+
+    def clear(self) -> None:
+        cache.delete(STATE_KEY)
+
+
+class _FileStateStore:
+    """The version in a file, for process-local caches: one small read per request.
+
+    Read every time (not trusted to ``stat``: file times are coarse and inode
+    numbers are reused, so two quick writes could look the same).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._raw: bytes = b""
+        self._state: dict | None = None
+
+    def read(self) -> dict | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if raw != self._raw:
+            try:
+                self._state = json.loads(raw)
+            except ValueError:
+                return None
+            self._raw = raw
+        return self._state
+
+    def write(self, state: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".content-state-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(state, handle)
+        os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self._raw, self._state = b"", None
+
+
+def _default_state_file() -> Path:
+    database = settings.DATABASES["default"]
+    identity = (
+        f"{database['ENGINE']}|{database.get('HOST', '')}|{database.get('PORT', '')}|{database['NAME']}"
+    )
+    if "memory" in str(database["NAME"]) or not database["NAME"]:
+        identity += f"|{os.getpid()}"  # an in-memory database (tests) belongs to one process
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"center-content-state-{digest}.json"
+
+
+_store: _CacheStateStore | _FileStateStore | None = None
+
+
+def _state_store() -> _CacheStateStore | _FileStateStore:
+    global _store
+    if _store is None:
+        if isinstance(caches["default"], LocMemCache | DummyCache):
+            path = getattr(settings, "CONTENT_STATE_FILE", "") or _default_state_file()
+            _store = _FileStateStore(Path(path))
+        else:
+            _store = _CacheStateStore()
+    return _store
+
+
+def _next_due_from_database() -> float | None:
+    from publications.models import Publication
+
+    moment = (
+        Publication.objects.scheduled()
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    return moment.timestamp() if moment else None
+
+
+def _new_state(next_due: float | None) -> dict:
+    return {"token": uuid.uuid4().hex[:12], "next_due": next_due}
+
+
+def content_version() -> str:
+    """The current content version, for cache keys.
+
+    Replaced on every content change and when the next scheduled publication
+    becomes due.
+    """
+    return _version_and(None)[0]
+
+
+def _version_and(key: str | None) -> tuple[str, Any]:
+    """The content version and the cache entry under ``key``, in one round trip to Redis."""
+    store = _state_store()
+    entry = None
+    if isinstance(store, _CacheStateStore) and key:
+        found = cache.get_many([STATE_KEY, key])
+        state, entry = found.get(STATE_KEY), found.get(key)
+    else:
+        state = store.read()
+        if key:
+            entry = cache.get(key)
+    if state is None or (state["next_due"] is not None and time_now() >= state["next_due"]):
+        state = _new_state(_next_due_from_database())
+        store.write(state)
+    return state["token"], entry
+
+
+def time_now() -> float:
+    return timezone.now().timestamp()
+
+
+def content_changed(*, due: float | None = None, exact: bool = False) -> None:
+    """Record that content changed: every cached page and value is now old.
+
+    ``due`` is the moment a just-saved item becomes visible (if scheduled);
+    ``exact`` recomputes the next due moment from the database.
+    """
+    store = _state_store()
+    if exact:
+        next_due = _next_due_from_database()
+    else:
+        state = store.read()
+        if state is None:
+            next_due = _next_due_from_database()
+        else:
+            candidates = [moment for moment in (state["next_due"], due) if moment is not None]
+            next_due = min(candidates) if candidates else None
+    store.write(_new_state(next_due))
+
+
+def _after_commit() -> None:
+    content_changed(exact=True)
+
+
+def _content_changed_now_and_after_commit(due: float | None = None) -> None:
+    """Bump now (this process sees its own writes) and again once the data is committed."""
+    if not connection.in_atomic_block:
+        content_changed(exact=True)
+        return
+    content_changed(due=due)
+    if not any(callback is _after_commit for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_after_commit)
+
+
+def _content_apps() -> set[str]:
+    return set(getattr(settings, "CONTENT_APPS", ("publications", "authors", "taggit")))
+
+
+def _scheduled_moment(instance) -> float | None:
+    published_at = getattr(instance, "published_at", None)
+    status = getattr(instance, "status", None)
+    if published_at is not None and status == "published" and published_at.timestamp() > time_now():
+        return published_at.timestamp()
+    return None
+
+
+def _on_content_signal(sender, instance=None, **kwargs) -> None:
+    if kwargs.get("raw"):  # loaddata: the loader bumps once at the end
+        return
+    if sender._meta.app_label in _content_apps():
+        _content_changed_now_and_after_commit(_scheduled_moment(instance))
+
+
+def _on_m2m_signal(sender, action: str, **kwargs) -> None:
+    if action.startswith("post_") and sender._meta.app_label in _content_apps():
+        _content_changed_now_and_after_commit()
+
+
+def connect_signals() -> None:
+    """Called from ``CenterConfig.ready()``."""
+    post_save.connect(_on_content_signal, dispatch_uid="center.caching.post_save")
+    post_delete.connect(_on_content_signal, dispatch_uid="center.caching.post_delete")
+    m2m_changed.connect(_on_m2m_signal, dispatch_uid="center.caching.m2m_changed")
+
+
+def bulk_content_changed() -> None:
+    """For querysets' ``update()`` and bulk loaders, which send no signals."""
+    _content_changed_now_and_after_commit()
+
+
+def reset() -> None:
+    """Forget the version (tests, ``seed_demo``)."""
+    _state_store().clear()
+
+
+# Cached values ---------------------------------------------------------------
+
+
+# Values are keyed by the content version, so they can live long; the TTL only frees memory.
+VALUE_SECONDS = 24 * 60 * 60
+
+
+def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None) -> Any:
+    """``compute()``'s value, computed once per content version.
+
+    For whatever the public pages derive from the content: the total count,
+    facet counts, tag clouds. ``name`` must say everything the value depends on
+    (e.g. ``f"facets:{query_string}"``).
+    """
+    key = f"value:{content_version()}:{_short(name)}"
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, timeout=timeout or VALUE_SECONDS)
+    return value
+
+
+_MISSING = object()
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 120 else hashlib.sha256(text.encode()).hexdigest()
+
+
+def published_count() -> int:
+    """How many publications the public can see (the home page's "Total Index")."""
+    from publications.models import Publication
+
+    return cached("count:published", lambda: Publication.objects.published().count())
+
+
+def _is_about_now(value, now: dt.datetime) -> bool:
+    """Is this query parameter the "now" of ``published()`` (a datetime, or SQLite's string of one)?"""
+    if isinstance(value, str) and 19 <= len(value) <= 32 and value[:2] in ("19", "20"):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    if not isinstance(value, dt.datetime):
+        return False
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return abs((value - now).total_seconds()) < 60
+
+
+class CachedCountPaginator(Paginator):
+    """A paginator whose total is computed once per content version, with a depth limit.
+
+    The COUNT(*) that grows with the index runs once per content change, not per
+    request: it is cached under the list's SQL, with "now" (of ``published()``)
+    left out, since what is visible cannot change within one content version.
+    Pages beyond ``MAX_INDEX_PAGES`` are refused with a clear message (their
+    OFFSET would grow with the index); filters and search reach everything.
+    """
+
+    def __init__(self, *args, max_pages: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_pages = max_pages if max_pages is not None else settings.MAX_INDEX_PAGES
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is None:
+            return super().count
+        sql, params = query.sql_with_params()
+        now = timezone.now()
+        stable = ["now" if _is_about_now(value, now) else repr(value) for value in params]
+        return cached(f"count:{sql}|{stable}", lambda: Paginator.count.real_func(self))
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if self.max_pages and number > self.max_pages:
+            raise InvalidPage(
+                f"Only the first {self.max_pages} pages are listed. "
+                "Narrow the list with the filters or the search to reach older publications."
+            )
+        return number
+
+
+# Whole pages -----------------------------------------------------------------
+
+
+class PublicPageCacheMiddleware:
+    """Serve anonymous GET/HEAD requests of the public views from the cache.
+
+    A request is anonymous when it carries no cookie besides the CSRF one (so
+    staff, with their session, and visitors with any personal state always get
+    a fresh page). A response is stored only when it is a plain 200 that sets
+    no cookie, is not private, and varies on nothing but htmx headers. The key
+    covers host, path, query string and htmx headers; the entry records the
+    content version it was rendered under and is used only while that is current.
+    Stored responses get an ETag, so ``ConditionalGetMiddleware`` (placed
+    before this one) answers revalidations with 304.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.patterns = tuple(getattr(settings, "PAGE_CACHE_VIEWS", ()))
+
+    def __call__(self, request):
+        if not self._cacheable_request(request):
+            return self.get_response(request)
+        # Entries are (version, status, headers, content): one lookup fetches the version and
+        # the entry together, and an entry of an older version is simply overwritten.
+        key = self._key(request)
+        version, entry = _version_and(key)
+        if entry is not None and entry[0] == version:
+            _, status, headers, content = entry
+            response = HttpResponse(content, status=status)
+            for name, value in headers:
+                response.headers[name] = value
+            response["X-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if request.method == "GET" and self._cacheable_response(response):
+            if not response.has_header("ETag"):
+                set_response_etag(response)
+            entry = (version, response.status_code, list(response.headers.items()), response.content)
+            cache.set(key, entry, timeout=settings.PAGE_CACHE_SECONDS)
+            response["X-Cache"] = "miss"
+        return response
+
+    def _cacheable_request(self, request) -> bool:
+        if not settings.PAGE_CACHE_SECONDS or request.method not in ("GET", "HEAD"):
+            return False
+        if any(name != settings.CSRF_COOKIE_NAME for name in request.COOKIES):
+            return False
+        try:
+            view_name = resolve(request.path_info).view_name
+        except Resolver404:
+            return False
+        return any(fnmatch.fnmatchcase(view_name, pattern) for pattern in self.patterns)
+
+    @staticmethod
+    def _cacheable_response(response) -> bool:
+        if response.status_code != 200 or response.streaming or response.cookies:
+            return False
+        if response.has_header("Content-Encoding"):
+            return False
+        cache_control = response.get("Cache-Control", "").lower()
+        if any(word in cache_control for word in ("private", "no-cache", "no-store")):
+            return False
+        vary = {part.strip().lower() for part in response.get("Vary", "").split(",") if part.strip()}
+        return vary <= UNDERSTOOD_VARY
+
+    @staticmethod
+    def _key(request) -> str:
+        parts = [
+            request.get_host(),
+            iri_to_uri(request.path),
+            request.META.get("QUERY_STRING", ""),
+            *(request.META.get(header, "") for header in VARYING_REQUEST_HEADERS),
+        ]
+        digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return f"page:{digest}"
+
+
+__all__ = [
+    "CachedCountPaginator",
+    "PublicPageCacheMiddleware",
+    "bulk_content_changed",
+    "cached",
+    "content_changed",
+    "content_version",
+    "published_count",
+    "reset",
+    "time_now",
+]

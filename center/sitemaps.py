@@ -1,0 +1,128 @@
+"""The site's sitemap: an index of sections, each paginated.
+
+``/sitemap.xml`` is always a sitemap index (valid for any size); it lists one
+URL per page of each section (``/sitemap-<section>.xml?p=N``), at most
+``SITEMAP_PAGE_SIZE`` URLs each, with the section's latest ``lastmod``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.contrib.sitemaps import views as sitemap_views
+from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import http_date
+
+from authors.sitemaps import AuthorSitemap
+from publications.metadata import absolute_url
+from publications.sitemaps import (
+    PublicationSitemap,
+    RegionSitemap,
+    SiteSitemap,
+    TagSitemap,
+    ThemeSitemap,
+    latest_public_change,
+)
+
+
+class StaticSitemap(SiteSitemap):
+    """The home page and the top-level indexes; they change whenever a publication does."""
+
+    changefreq = "daily"
+
+    def items(self) -> list[str]:
+        return ["home", "publications:index", "publications:themes", "publications:regions", "authors:index"]
+
+    def location(self, item: str) -> str:
+        return reverse(item)
+
+    def lastmod(self, item: str):
+        return latest_public_change()
+
+
+SITEMAPS = {
+    "pages": StaticSitemap,
+    "publications": PublicationSitemap,
+    "authors": AuthorSitemap,
+    "themes": ThemeSitemap,
+    "regions": RegionSitemap,
+    "tags": TagSitemap,
+}
+
+
+def sitemap_index(request):
+    """``/sitemap.xml``: every page of every section, with absolute URLs on ``SITE_URL``."""
+    entries = []
+    latest_overall = None
+    for section, sitemap_class in SITEMAPS.items():
+        sitemap = sitemap_class()
+        location = absolute_url(reverse("sitemap-section", kwargs={"section": section}))
+        lastmod = sitemap.get_latest_lastmod()
+        if lastmod and (latest_overall is None or lastmod > latest_overall):
+            latest_overall = lastmod
+        count = sitemap.count()
+        if not count:
+            continue
+        pages = max(1, math.ceil(count / sitemap.limit))
+        entries.append(sitemap_views.SitemapIndexItem(location, lastmod))
+        entries += [
+            sitemap_views.SitemapIndexItem(f"{location}?p={page}", lastmod) for page in range(2, pages + 1)
+        ]
+    headers = {"Last-Modified": http_date(latest_overall.timestamp())} if latest_overall else None
+    return TemplateResponse(
+        request,
+        "sitemap_index.xml",
+        {"sitemaps": entries},
+        content_type="application/xml",
+        headers=headers,
+    )
+
+
+def sitemap_section(request, section: str):
+    """``/sitemap-<section>.xml?p=N``: one page of one section.
+
+    Written out directly rather than through Django's template: a page holds up
+    to ``SITEMAP_PAGE_SIZE`` (10,000) URLs, and the template costs seconds.
+    """
+    if section not in SITEMAPS:
+        raise Http404(f"No sitemap section {section!r}.")
+    sitemap = SITEMAPS[section]()
+    try:
+        page = sitemap.paginator.page(request.GET.get("p", 1))
+    except (EmptyPage, PageNotAnInteger, InvalidPage):
+        raise Http404("No such sitemap page.") from None
+    protocol, domain = sitemap.get_protocol(), sitemap.get_domain()
+    changefreq = f"<changefreq>{sitemap.changefreq}</changefreq>" if sitemap.changefreq else ""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    ]
+    latest = None
+    for item in page.object_list:
+        location = escape(f"{protocol}://{domain}{sitemap.location(item)}")
+        lastmod = sitemap.lastmod(item)
+        stamp = ""
+        if lastmod is not None:
+            latest = lastmod if latest is None or lastmod > latest else latest
+            stamp = f"<lastmod>{lastmod.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}</lastmod>"
+        parts.append(f"<url><loc>{location}</loc>{stamp}{changefreq}</url>\n")
+    parts.append("</urlset>\n")
+    response = HttpResponse("".join(parts), content_type="application/xml; charset=utf-8")
+    response["X-Robots-Tag"] = "noindex, noodp, noarchive"
+    if latest is not None:
+        response["Last-Modified"] = http_date(latest.timestamp())
+    return response
+
+
+def robots_txt(request):
+    """``/robots.txt``: crawl everything public, not the admin, and find the sitemap here."""
+    return TemplateResponse(
+        request,
+        "robots.txt",
+        {"sitemap_url": absolute_url(reverse("sitemap-index"))},
+        content_type="text/plain; charset=utf-8",
+    )

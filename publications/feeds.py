@@ -1,0 +1,261 @@
+"""RSS 2.0 and Atom feeds of the latest publications.
+
+One feed overall and one per theme, region, tag, author and kind, each in
+both formats. Everything goes through ``Publication.objects.published()``.
+
+- Links are absolute, built on ``SITE_URL`` (the canonical address), not on
+  the host a request happened to use.
+- Each entry's id is a ``tag:`` URI on the publication's primary key, so it
+  stays the same when the title or slug is edited (RFC 4151).
+- Titles are plain text (XML-escaped by the feed generator); descriptions are
+  the abstract as escaped HTML paragraphs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaks_filter
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from taggit.models import Tag
+
+from authors.models import Author
+from publications.citations import full_title, ordered_authors
+from publications.metadata import absolute_url, xml_safe
+from publications.models import Publication, Region, Theme
+
+# The date in the tag: URIs of the entries (RFC 4151 asks for a date when the
+# site owned its domain); fixed so that the ids never change.
+TAG_URI_DATE = "2024-01-01"
+
+
+@dataclass
+class FeedSource:
+    """What one feed is about: its texts, links and the publications in it."""
+
+    title: str
+    description: str
+    link: str
+    feed_url: str
+    publications: QuerySet
+
+
+def _host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def entry_id(publication: Publication) -> str:
+    """A stable, unique id: ``tag:example.org,2024-01-01:publication:42``."""
+    return f"tag:{_host()},{TAG_URI_DATE}:publication:{publication.pk}"
+
+
+class LatestPublicationsFeed(Feed):
+    """The latest publications of the whole site (RSS 2.0)."""
+
+    feed_type = Rss201rev2Feed
+    format_name = "rss"
+
+    def source(self, request, **kwargs) -> FeedSource:
+        return FeedSource(
+            title=f"{settings.SITE_NAME}: latest publications",
+            description=f"The latest publications of {settings.SITE_NAME}.",
+            link=absolute_url(reverse("publications:index")),
+            feed_url=absolute_url(request.path),
+            publications=Publication.objects.published(),
+        )
+
+    def get_object(self, request, **kwargs) -> FeedSource:
+        return self.source(request, **kwargs)
+
+    # The channel
+
+    def title(self, obj: FeedSource) -> str:
+        return xml_safe(obj.title)
+
+    def description(self, obj: FeedSource) -> str:
+        return xml_safe(obj.description)
+
+    def subtitle(self, obj: FeedSource) -> str:
+        return xml_safe(obj.description)
+
+    def link(self, obj: FeedSource) -> str:
+        return obj.link
+
+    def feed_url(self, obj: FeedSource) -> str:
+        return obj.feed_url
+
+    def feed_guid(self, obj: FeedSource) -> str:
+        return obj.feed_url
+
+    def feed_copyright(self, obj: FeedSource) -> str:
+        return f"© {settings.SITE_NAME}"
+
+    def ttl(self, obj: FeedSource) -> int:
+        return 60
+
+    def author_name(self, obj: FeedSource) -> str:
+        # Atom requires an author on every entry or on the feed: the center itself.
+        return xml_safe(settings.SITE_NAME)
+
+    def author_link(self, obj: FeedSource) -> str:
+        return absolute_url("/")
+
+    # The items
+
+    def items(self, obj: FeedSource):
+        return (
+            obj.publications.for_listing()
+            .prefetch_related("tags")
+            .order_by("-published_at", "-pk")[: settings.FEED_ITEMS]
+        )
+
+    def item_title(self, item: Publication) -> str:
+        return xml_safe(full_title(item))
+
+    def item_description(self, item: Publication) -> str:
+        return xml_safe(linebreaks_filter(item.abstract, autoescape=True))
+
+    def item_link(self, item: Publication) -> str:
+        return absolute_url(item.get_absolute_url())
+
+    def item_guid(self, item: Publication) -> str:
+        return entry_id(item)
+
+    def item_guid_is_permalink(self, item: Publication) -> bool:
+        return False
+
+    def item_pubdate(self, item: Publication):
+        return item.published_at
+
+    def item_updateddate(self, item: Publication):
+        return max(item.updated_at, item.published_at)
+
+    def item_author_name(self, item: Publication) -> str | None:
+        names = ", ".join(author.full_name for author in ordered_authors(item))
+        return xml_safe(names) or None
+
+    def item_author_link(self, item: Publication) -> str | None:
+        authors = ordered_authors(item)
+        return absolute_url(authors[0].get_absolute_url()) if len(authors) == 1 else None
+
+    def item_categories(self, item: Publication) -> list[str]:
+        names = [theme.name for theme in item.themes.all()]
+        names += [region.name for region in item.regions.all()]
+        names += sorted(tag.name for tag in item.tags.all())
+        return [xml_safe(name) for name in names]
+
+
+class _SubjectFeed(LatestPublicationsFeed):
+    """The latest publications about one theme, region, tag or by one author."""
+
+    model = None
+    lookup = ""
+    label = ""
+
+    def get_subject(self, slug: str):
+        return get_object_or_404(self.model, slug=slug)
+
+    def subject_url(self, subject) -> str:
+        return subject.get_absolute_url()
+
+    def source(self, request, slug: str, **kwargs) -> FeedSource:
+        subject = self.get_subject(slug)
+        return FeedSource(
+            title=f"{settings.SITE_NAME}: {self.label} {subject}",
+            description=f"The latest publications of {settings.SITE_NAME} — {self.label} {subject}.",
+            link=absolute_url(self.subject_url(subject)),
+            feed_url=absolute_url(request.path),
+            publications=Publication.objects.published().filter(**{self.lookup: subject}),
+        )
+
+
+class ThemeFeed(_SubjectFeed):
+    model = Theme
+    lookup = "themes"
+    label = "theme"
+
+
+class RegionFeed(_SubjectFeed):
+    model = Region
+    lookup = "regions"
+    label = "region"
+
+
+class TagFeed(_SubjectFeed):
+    model = Tag
+    lookup = "tags"
+    label = "tag"
+
+    def subject_url(self, subject) -> str:
+        return reverse("publications:tag", kwargs={"slug": subject.slug})
+
+
+class AuthorFeed(_SubjectFeed):
+    model = Author
+    lookup = "authors"
+    label = "publications by"
+
+    def source(self, request, slug: str, **kwargs) -> FeedSource:
+        author = self.get_subject(slug)
+        return FeedSource(
+            title=f"{settings.SITE_NAME}: {author.full_name}",
+            description=f"The latest publications of {author.full_name} at {settings.SITE_NAME}.",
+            link=absolute_url(author.get_absolute_url()),
+            feed_url=absolute_url(request.path),
+            publications=Publication.objects.published().filter(authorships__author=author),
+        )
+
+
+class KindFeed(LatestPublicationsFeed):
+    """The latest publications of one kind (reports, journal articles, blog posts…)."""
+
+    def source(self, request, kind: str, **kwargs) -> FeedSource:
+        if kind not in Publication.Kind.values:
+            raise Http404("No such kind of publication.")
+        label = Publication.Kind(kind).label
+        index = reverse("publications:index")
+        return FeedSource(
+            title=f"{settings.SITE_NAME}: {label.lower()}s",
+            description=f"The latest {label.lower()}s of {settings.SITE_NAME}.",
+            link=absolute_url(f"{index}?{urlencode({'kind': kind})}"),
+            feed_url=absolute_url(request.path),
+            publications=Publication.objects.published().filter(kind=kind),
+        )
+
+
+class _Atom:
+    """The same feed in Atom 1.0."""
+
+    feed_type = Atom1Feed
+    format_name = "atom"
+
+
+class LatestPublicationsAtomFeed(_Atom, LatestPublicationsFeed):
+    pass
+
+
+class ThemeAtomFeed(_Atom, ThemeFeed):
+    pass
+
+
+class RegionAtomFeed(_Atom, RegionFeed):
+    pass
+
+
+class TagAtomFeed(_Atom, TagFeed):
+    pass
+
+
+class AuthorAtomFeed(_Atom, AuthorFeed):
+    pass
+
+
+class KindAtomFeed(_Atom, KindFeed):
+    pass

@@ -1,0 +1,569 @@
+"""OAI-PMH 2.0 data provider: the protocol, independent of HTTP.
+
+:func:`handle` takes the request's arguments (a list of ``(name, value)``
+pairs, repeats included) and returns the response document as bytes.
+
+- Records are the public publications (``Publication.objects.published()``),
+  in ``oai_dc``. Identifiers are ``oai:<repository id>:publications/<pk>``
+  (the primary key never changes, the slug might).
+- The datestamp is the later of the last edit and the publication moment (a
+  scheduled publication appears when it becomes visible), in UTC, to the
+  second (granularity ``YYYY-MM-DDThh:mm:ssZ``; day-granular ``from`` and
+  ``until`` are accepted too).
+- Sets: ``theme``, ``theme:<slug>``, ``region``, ``region:<slug>``, ``kind``,
+  ``kind:<kind>``.
+- Lists are paged by keyset on the primary key: the resumption token (signed,
+  so it cannot be forged) carries the request, the last primary key sent, the
+  cursor and the complete list size. Each page is one ``pk > last`` query
+  whatever its depth, so a full harvest of 100,000 records costs the same per
+  page as the first. Tokens expire after ``OAI_TOKEN_MAX_AGE`` seconds.
+- Deleted records: ``no``. Unpublishing or deleting a publication just drops
+  it from the repository; harvesters must re-harvest fully to notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from lxml import etree
+from taggit.models import TaggedItem
+
+from publications.citations import full_title, publication_url
+from publications.metadata import xml_safe
+from publications.models import Authorship, Publication, Region, Theme
+
+OAI = "http://www.openarchives.org/OAI/2.0/"
+OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+DC = "http://purl.org/dc/elements/1.1/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
+OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
+
+METADATA_FORMATS = {"oai_dc": (OAI_DC_SCHEMA, OAI_DC)}
+GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
+DELETED_RECORD = "no"
+TOKEN_SALT = "publications.oai.resumption"  # noqa: S105 - a namespace, not a secret
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# The syntax of metadata prefixes and set specs (the OAI-PMH schema's patterns).
+_PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
+_SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
+
+
+class OAIError(Exception):
+    """A protocol error: reported in the response with its code, never as an HTTP error."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Verb:
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    exclusive: str = ""
+
+
+VERBS = {
+    "Identify": Verb(),
+    "ListMetadataFormats": Verb(optional=frozenset({"identifier"})),
+    "ListSets": Verb(exclusive="resumptionToken"),
+    "GetRecord": Verb(required=frozenset({"identifier", "metadataPrefix"})),
+    "ListIdentifiers": Verb(
+        required=frozenset({"metadataPrefix"}),
+        optional=frozenset({"from", "until", "set"}),
+        exclusive="resumptionToken",
+    ),
+    "ListRecords": Verb(
+        required=frozenset({"metadataPrefix"}),
+        optional=frozenset({"from", "until", "set"}),
+        exclusive="resumptionToken",
+    ),
+}
+
+
+# Settings -------------------------------------------------------------------
+
+
+def repository_identifier() -> str:
+    return settings.OAI_REPOSITORY_IDENTIFIER
+
+
+def page_size() -> int:
+    return max(1, settings.OAI_PAGE_SIZE)
+
+
+def token_max_age() -> int:
+    return settings.OAI_TOKEN_MAX_AGE
+
+
+# Formats --------------------------------------------------------------------
+
+
+def datestamp(moment: dt.datetime) -> str:
+    """``2024-05-03T12:00:00Z``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_identifier(publication: Publication) -> str:
+    return f"oai:{repository_identifier()}:publications/{publication.pk}"
+
+
+def _pk_from_identifier(identifier: str) -> int | None:
+    prefix = f"oai:{repository_identifier()}:publications/"
+    if identifier.startswith(prefix) and identifier[len(prefix) :].isdigit():
+        number = int(identifier[len(prefix) :])
+        return number if number < 2**63 else None
+    return None
+
+
+def _parse_date(value: str, argument: str) -> tuple[dt.datetime, str]:
+    """A ``from``/``until`` value and its granularity (``day`` or ``second``)."""
+    try:
+        if _SECOND.fullmatch(value):
+            return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC), "second"
+        if _DAY.fullmatch(value):
+            return dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.UTC), "day"
+    except ValueError:
+        pass
+    raise OAIError(
+        "badArgument",
+        f"The '{argument}' argument must be a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDThh:mm:ssZ).",
+    )
+
+
+# The records ----------------------------------------------------------------
+
+
+def published_records() -> QuerySet:
+    """The public publications, each with its ``datestamp``."""
+    return Publication.objects.published().annotate(datestamp=Greatest("updated_at", "published_at"))
+
+
+@dataclass
+class RecordData:
+    """What a record shows besides the publication's own fields, loaded for a whole page at once."""
+
+    themes: list[tuple[str, str]] = field(default_factory=list)  # (slug, name)
+    regions: list[tuple[str, str]] = field(default_factory=list)
+    creators: list[str] = field(default_factory=list)  # "Family, Given", in byline order
+    keywords: list[str] = field(default_factory=list)
+
+
+def _load(publications: list[Publication], *, full: bool) -> list[Publication]:
+    """Attach ``oai`` (a :class:`RecordData`) to each publication: 2 queries, 4 when ``full``.
+
+    Plain value queries, not ``prefetch_related``: a page of 100 records would
+    otherwise build thousands of model instances (and taggit's managers).
+    """
+    data = {publication.pk: RecordData() for publication in publications}
+    ids = list(data)
+    if not ids:
+        return publications
+    themes = Publication.themes.through.objects.filter(publication_id__in=ids).order_by("theme__name")
+    for pk, slug, name in themes.values_list("publication_id", "theme__slug", "theme__name"):
+        data[pk].themes.append((slug, name))
+    regions = Publication.regions.through.objects.filter(publication_id__in=ids).order_by("region__name")
+    for pk, slug, name in regions.values_list("publication_id", "region__slug", "region__name"):
+        data[pk].regions.append((slug, name))
+    if full:
+        authorships = Authorship.objects.filter(publication_id__in=ids).order_by("position", "pk")
+        for pk, given, family in authorships.values_list(
+            "publication_id", "author__given_name", "author__family_name"
+        ):
+            data[pk].creators.append(f"{family}, {given}".strip(", "))
+        tagged = TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(Publication), object_id__in=ids
+        ).order_by("tag__name")
+        for pk, name in tagged.values_list("object_id", "tag__name"):
+            data[pk].keywords.append(name)
+    for publication in publications:
+        publication.oai = data[publication.pk]
+    return publications
+
+
+def _fields(queryset: QuerySet, *, full: bool) -> QuerySet:
+    """Only the columns a header (or a record) shows: never the full text."""
+    if full:
+        return queryset.defer("body", "pdf_text")
+    return queryset.only("pk", "kind", "updated_at", "published_at")
+
+
+def _set_filter(spec: str) -> Q | None:
+    """The records of set ``spec``, or None when there is no such set."""
+    top, _, value = spec.partition(":")
+    if ":" in value:
+        return None
+    if top == "kind":
+        if not value:
+            return Q()
+        return Q(kind=value) if value in Publication.Kind.values else None
+    through = {"theme": Publication.themes.through, "region": Publication.regions.through}.get(top)
+    if through is None:
+        return None
+    members = through.objects.filter(publication_id=OuterRef("pk"))
+    if value:
+        members = members.filter(**{f"{top}__slug": value})
+    return Q(Exists(members))
+
+
+def set_specs(publication: Publication) -> list[str]:
+    """The sets a record belongs to (leaf sets; the top-level ones are implied)."""
+    specs = [f"theme:{slug}" for slug, _ in publication.oai.themes]
+    specs += [f"region:{slug}" for slug, _ in publication.oai.regions]
+    specs.append(f"kind:{publication.kind}")
+    return specs
+
+
+# XML ------------------------------------------------------------------------
+
+
+def _element(parent, tag: str, text: str | None = None, **attributes):
+    element = etree.SubElement(parent, tag, {name: value for name, value in attributes.items() if value})
+    if text is not None:
+        element.text = xml_safe(text)
+    return element
+
+
+def _envelope(base_url: str, arguments: dict[str, str] | None) -> etree._Element:
+    root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", f"{OAI} {OAI_SCHEMA}")
+    _element(root, f"{{{OAI}}}responseDate", datestamp(timezone.now()))
+    request = _element(root, f"{{{OAI}}}request", base_url)
+    for name, value in (arguments or {}).items():
+        request.set(name, xml_safe(value))
+    return root
+
+
+def _header(parent, publication: Publication) -> None:
+    header = _element(parent, f"{{{OAI}}}header")
+    _element(header, f"{{{OAI}}}identifier", record_identifier(publication))
+    _element(header, f"{{{OAI}}}datestamp", datestamp(publication.datestamp))
+    for spec in set_specs(publication):
+        _element(header, f"{{{OAI}}}setSpec", spec)
+
+
+def _oai_dc(parent, publication: Publication) -> None:
+    metadata = _element(parent, f"{{{OAI}}}metadata")
+    dc = etree.SubElement(metadata, f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
+    dc.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {OAI_DC_SCHEMA}")
+
+    def add(name: str, value: str, lang: str = "") -> None:
+        if value:
+            element = _element(dc, f"{{{DC}}}{name}", value)
+            if lang:
+                element.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+
+    add("title", full_title(publication), publication.language)
+    for name in publication.oai.creators:
+        add("creator", name)
+    for _, name in publication.oai.themes:
+        add("subject", name)
+    for word in publication.oai.keywords:
+        add("subject", word)
+    add("description", publication.abstract, publication.language)
+    is_journal_article = publication.kind == Publication.Kind.ARTICLE and publication.container_title
+    add("publisher", settings.SITE_NAME if not is_journal_article else publication.container_title)
+    if publication.published_at:
+        add("date", timezone.localtime(publication.published_at).date().isoformat())
+    add("type", "Text")
+    add("type", publication.get_kind_display())
+    add("format", "text/html")
+    if publication.pdf:
+        add("format", "application/pdf")
+    add("identifier", publication_url(publication))
+    if publication.doi:
+        add("identifier", publication.doi_url)
+    add("source", _source(publication))
+    add("language", publication.language)
+    for _, name in publication.oai.regions:
+        add("coverage", name)
+    add("rights", publication.license_url or publication.get_license_display())
+
+
+def _source(publication: Publication) -> str:
+    """``Journal of X, 12(3), 45-67``."""
+    if not publication.container_title:
+        return ""
+    text = publication.container_title
+    if publication.volume:
+        text += f", {publication.volume}"
+        if publication.issue:
+            text += f"({publication.issue})"
+    elif publication.issue:
+        text += f", no. {publication.issue}"
+    if publication.pages:
+        text += f", {publication.pages}"
+    return text
+
+
+def _serialize(root) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+# The verbs ------------------------------------------------------------------
+
+
+def _identify(container, arguments: dict[str, str]) -> None:
+    identify = container
+    _element(identify, f"{{{OAI}}}repositoryName", settings.SITE_NAME)
+    _element(identify, f"{{{OAI}}}baseURL", base_url())
+    _element(identify, f"{{{OAI}}}protocolVersion", "2.0")
+    _element(identify, f"{{{OAI}}}adminEmail", settings.OAI_ADMIN_EMAIL)
+    earliest = Publication.objects.published().aggregate(earliest=Min("published_at"))["earliest"]
+    _element(identify, f"{{{OAI}}}earliestDatestamp", datestamp(earliest or timezone.now()))
+    _element(identify, f"{{{OAI}}}deletedRecord", DELETED_RECORD)
+    _element(identify, f"{{{OAI}}}granularity", GRANULARITY)
+
+
+def _list_metadata_formats(container, arguments: dict[str, str]) -> None:
+    if "identifier" in arguments:
+        _get_publication(arguments["identifier"], full=False)
+    for prefix, (schema, namespace) in METADATA_FORMATS.items():
+        entry = _element(container, f"{{{OAI}}}metadataFormat")
+        _element(entry, f"{{{OAI}}}metadataPrefix", prefix)
+        _element(entry, f"{{{OAI}}}schema", schema)
+        _element(entry, f"{{{OAI}}}metadataNamespace", namespace)
+
+
+def _list_sets(container, arguments: dict[str, str]) -> None:
+    if "resumptionToken" in arguments:
+        # The whole list fits in one response: no token is ever issued.
+        raise OAIError("badResumptionToken", "ListSets is never paged: this token is not valid.")
+    sets = [("theme", "Themes"), ("region", "Regions"), ("kind", "Kinds of publication")]
+    sets += [(f"theme:{slug}", name) for slug, name in Theme.objects.values_list("slug", "name")]
+    sets += [(f"region:{slug}", name) for slug, name in Region.objects.values_list("slug", "name")]
+    sets += [(f"kind:{value}", label) for value, label in Publication.Kind.choices]
+    for spec, name in sets:
+        entry = _element(container, f"{{{OAI}}}set")
+        _element(entry, f"{{{OAI}}}setSpec", spec)
+        _element(entry, f"{{{OAI}}}setName", name)
+
+
+def _get_publication(identifier: str, *, full: bool) -> Publication:
+    pk = _pk_from_identifier(identifier)
+    publication = None
+    if pk is not None:
+        publication = _fields(published_records().filter(pk=pk), full=full).first()
+    if publication is None:
+        raise OAIError("idDoesNotExist", f"No record has the identifier '{identifier}'.")
+    return _load([publication], full=full)[0]
+
+
+def _check_prefix(prefix: str) -> None:
+    if prefix not in METADATA_FORMATS:
+        raise OAIError(
+            "cannotDisseminateFormat",
+            f"The metadata format '{prefix}' is not supported; use one of: {', '.join(METADATA_FORMATS)}.",
+        )
+
+
+def _get_record(container, arguments: dict[str, str]) -> None:
+    _check_prefix(arguments["metadataPrefix"])
+    publication = _get_publication(arguments["identifier"], full=True)
+    record = _element(container, f"{{{OAI}}}record")
+    _header(record, publication)
+    _oai_dc(record, publication)
+
+
+@dataclass
+class ListState:
+    """Where a list request stands: its arguments and, when resumed, the position."""
+
+    verb: str
+    prefix: str
+    from_: str = ""
+    until: str = ""
+    set_spec: str = ""
+    after_pk: int = 0
+    cursor: int = 0
+    total: int | None = None
+
+    def to_token(self) -> str:
+        payload = [self.verb, self.prefix, self.from_, self.until, self.set_spec, self.after_pk, self.cursor]
+        return signing.dumps([*payload, self.total], salt=TOKEN_SALT, compress=True)
+
+    @classmethod
+    def from_token(cls, verb: str, token: str) -> ListState:
+        try:
+            payload = signing.loads(token, salt=TOKEN_SALT, max_age=token_max_age())
+            state = cls(*payload)
+        except signing.SignatureExpired:
+            raise OAIError("badResumptionToken", "This resumption token has expired.") from None
+        except (signing.BadSignature, TypeError, ValueError):
+            raise OAIError("badResumptionToken", "This resumption token is not valid.") from None
+        if state.verb != verb:
+            raise OAIError("badResumptionToken", f"This resumption token is not for {verb}.")
+        return state
+
+
+def _selection(state: ListState) -> QuerySet:
+    records = published_records()
+    if state.from_:
+        start, _start_granularity = _parse_date(state.from_, "from")
+        records = records.filter(datestamp__gte=start)
+    if state.until:
+        end, end_granularity = _parse_date(state.until, "until")
+        # Inclusive: the whole day, or the whole second (datestamps are shown to the second).
+        step = dt.timedelta(days=1) if end_granularity == "day" else dt.timedelta(seconds=1)
+        records = records.filter(datestamp__lt=end + step)
+    if state.set_spec:
+        condition = _set_filter(state.set_spec)
+        if condition is None:
+            raise OAIError("noRecordsMatch", f"There is no set '{state.set_spec}'.")
+        records = records.filter(condition)
+    return records
+
+
+def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> None:
+    if "resumptionToken" in arguments:
+        state = ListState.from_token(verb, arguments["resumptionToken"])
+    else:
+        state = ListState(
+            verb=verb,
+            prefix=arguments["metadataPrefix"],
+            from_=arguments.get("from", ""),
+            until=arguments.get("until", ""),
+            set_spec=arguments.get("set", ""),
+        )
+        _check_prefix(state.prefix)
+    records = _selection(state)
+    size = page_size()
+    page = list(_fields(records.filter(pk__gt=state.after_pk), full=full).order_by("pk")[: size + 1])
+    has_more = len(page) > size
+    page = _load(page[:size], full=full)
+    if not page:
+        raise OAIError("noRecordsMatch", "No records match these arguments.")
+    if state.total is None:
+        state.total = len(page) if not has_more else records.count()
+    for publication in page:
+        if full:
+            record = _element(container, f"{{{OAI}}}record")
+            _header(record, publication)
+            _oai_dc(record, publication)
+        else:
+            _header(container, publication)
+    if has_more or state.cursor:
+        sent_before = state.cursor
+        token = ""
+        expires = ""
+        if has_more:
+            next_state = ListState(
+                verb=state.verb,
+                prefix=state.prefix,
+                from_=state.from_,
+                until=state.until,
+                set_spec=state.set_spec,
+                after_pk=page[-1].pk,
+                cursor=state.cursor + len(page),
+                total=state.total,
+            )
+            token = next_state.to_token()
+            expires = datestamp(timezone.now() + dt.timedelta(seconds=token_max_age()))
+        element = _element(
+            container,
+            f"{{{OAI}}}resumptionToken",
+            token,
+            completeListSize=str(max(state.total, sent_before + len(page))),
+            cursor=str(sent_before),
+            expirationDate=expires,
+        )
+        element.text = token
+
+
+HANDLERS = {
+    "Identify": _identify,
+    "ListMetadataFormats": _list_metadata_formats,
+    "ListSets": _list_sets,
+    "GetRecord": _get_record,
+    "ListIdentifiers": lambda container, arguments: _list(
+        container, arguments, verb="ListIdentifiers", full=False
+    ),
+    "ListRecords": lambda container, arguments: _list(container, arguments, verb="ListRecords", full=True),
+}
+
+
+# The request ----------------------------------------------------------------
+
+
+def base_url() -> str:
+    from django.urls import reverse
+
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('oai')}"
+
+
+def _arguments(pairs: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    """The verb and the other arguments, checked against the verb's rules."""
+    verbs = [value for name, value in pairs if name == "verb"]
+    if len(verbs) != 1:
+        raise OAIError("badVerb", "The request must name exactly one verb." if verbs else "No verb given.")
+    verb = verbs[0]
+    if verb not in VERBS:
+        raise OAIError("badVerb", f"'{verb}' is not an OAI-PMH verb.")
+    rules = VERBS[verb]
+    arguments: dict[str, str] = {}
+    for name, value in pairs:
+        if name == "verb":
+            continue
+        if name in arguments:
+            raise OAIError("badArgument", f"The argument '{name}' is repeated.")
+        arguments[name] = value
+    allowed = rules.required | rules.optional | ({rules.exclusive} if rules.exclusive else set())
+    unknown = sorted(set(arguments) - allowed)
+    if unknown:
+        raise OAIError("badArgument", f"{verb} does not take the argument(s): {', '.join(unknown)}.")
+    if rules.exclusive and rules.exclusive in arguments:
+        if len(arguments) > 1:
+            raise OAIError("badArgument", f"'{rules.exclusive}' is an exclusive argument.")
+    else:
+        missing = sorted(rules.required - set(arguments))
+        if missing:
+            raise OAIError("badArgument", f"{verb} needs the argument(s): {', '.join(missing)}.")
+    for name in ("from", "until"):
+        if name in arguments:
+            _parse_date(arguments[name], name)
+    if "metadataPrefix" in arguments and not _PREFIX.fullmatch(arguments["metadataPrefix"]):
+        raise OAIError("badArgument", "The 'metadataPrefix' argument has an illegal syntax.")
+    if "set" in arguments and not _SET_SPEC.fullmatch(arguments["set"]):
+        raise OAIError("badArgument", "The 'set' argument has an illegal syntax.")
+    if "from" in arguments and "until" in arguments:
+        start, start_granularity = _parse_date(arguments["from"], "from")
+        end, end_granularity = _parse_date(arguments["until"], "until")
+        if start_granularity != end_granularity:
+            raise OAIError("badArgument", "The 'from' and 'until' arguments must have the same granularity.")
+        if start > end:
+            raise OAIError("badArgument", "The 'from' date is later than the 'until' date.")
+    return verb, arguments
+
+
+def handle(pairs: list[tuple[str, str]]) -> bytes:
+    """The response document to one OAI-PMH request."""
+    try:
+        verb, arguments = _arguments(pairs)
+    except OAIError as error:
+        # After badVerb or badArgument the request element carries no attributes.
+        root = _envelope(base_url(), None)
+        _element(root, f"{{{OAI}}}error", error.message, code=error.code)
+        return _serialize(root)
+    root = _envelope(base_url(), {"verb": verb, **arguments})
+    container = etree.Element(f"{{{OAI}}}{verb}")
+    try:
+        HANDLERS[verb](container, arguments)
+    except OAIError as error:
+        if error.code == "badArgument":
+            root = _envelope(base_url(), None)
+        _element(root, f"{{{OAI}}}error", error.message, code=error.code)
+        return _serialize(root)
+    root.append(container)
+    return _serialize(root)

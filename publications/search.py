@@ -1,0 +1,741 @@
+"""Full-text search of the publications, on PostgreSQL and on SQLite.
+
+One interface, two engines chosen by ``connection.vendor``:
+
+- PostgreSQL: ``SearchDocument.vector``, a weighted ``tsvector`` (A title and
+  subtitle, B authors, tags, themes and regions, C abstract and body, D PDF
+  text) with a GIN index, in the ``center_search`` configuration (English
+  stemming, accents removed by ``unaccent``); ``websearch_to_tsquery``,
+  ``ts_rank`` and ``ts_headline``.
+- SQLite: the FTS5 table ``publications_search_fts`` (rowid = publication id,
+  one column per weight, ``porter unicode61 remove_diacritics 2``), ``bm25()``
+  with column weights and ``snippet()``.
+
+Both read the same query syntax, parsed here once: words (all must match),
+``"quoted phrases"``, ``-excluded`` words or phrases and ``OR`` between two
+words or phrases. The parser keeps only letters and digits, so no user text
+ever reaches ``MATCH`` or ``websearch_to_tsquery`` unquoted.
+
+Only ``Publication.objects.published()`` is ever searched: the index holds
+every publication (so a scheduled one appears at its moment with no job to
+run) and the visibility rule is applied to every query.
+
+The index is kept current by ``publications.signals``: saves mark the
+publication as pending, and pending publications are reindexed once, when the
+transaction commits (or before the next search in the same transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils.safestring import SafeString, mark_safe
+
+from center import caching
+from publications.models import Authorship, Publication, Region, SearchDocument, Theme
+
+FTS_TABLE = "publications_search_fts"
+PG_CONFIG = "center_search"
+# ts_rank weights for D, C, B, A; bm25 weights for title, people, body, pdf.
+PG_WEIGHTS = "{0.02, 0.1, 0.3, 1.0}"
+FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
+
+MAX_QUERY_CHARS = 500  # the rest of a longer query is ignored
+MAX_TERMS = 12
+MAX_WORD_CHARS = 60
+# Only this much of a PDF's text is indexed (tsvector's 1 MB limit) and scanned for snippets.
+MAX_PDF_CHARS = 300_000
+SNIPPET_PDF_CHARS = 40_000
+# Deepest result reachable by paging (OFFSET cost); refine the query for more.
+MAX_RESULTS = 1000
+FACET_LIMIT = 12
+# The narrow index on publications (id, status, published_at, kind) matches are joined through.
+VISIBILITY_INDEX = "pub_search_visibility"
+
+# PostgreSQL's english.stop: words both engines ignore outside phrases.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can did do does doing don down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own s same
+    she should so some such t than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why will
+    with you your yours yourself yourselves""".split()  # noqa: SIM905 - a readable block of words
+)
+
+# Sentinels around matched words in snippets: the text is escaped first, then they become <mark>.
+_START, _STOP = "\x02", "\x03"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+# The query language --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word, or a phrase of several words in this order."""
+
+    words: tuple[str, ...]
+
+    def websearch(self) -> str:
+        return self.words[0] if len(self.words) == 1 else '"' + " ".join(self.words) + '"'
+
+    def fts5(self) -> str:
+        # Words hold only letters and digits: quoting them is enough to make them literal.
+        return '"' + " ".join(self.words) + '"'
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """All ``groups`` must match (a group matches when one of its terms does); no ``excluded`` may."""
+
+    groups: tuple[tuple[Term, ...], ...] = ()
+    excluded: tuple[Term, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+    @property
+    def words(self) -> list[str]:
+        """The words looked for (not the excluded ones)."""
+        return [word for group in self.groups for term in group for word in term.words]
+
+    def websearch(self) -> str:
+        """The query in ``websearch_to_tsquery`` syntax, rebuilt from clean terms."""
+        parts = [" OR ".join(term.websearch() for term in group) for group in self.groups]
+        parts += [f"-{term.websearch()}" for term in self.excluded]
+        return " ".join(parts)
+
+    def fts5(self) -> str:
+        """The query in FTS5 syntax: every term quoted."""
+        groups = []
+        for group in self.groups:
+            terms = " OR ".join(term.fts5() for term in group)
+            groups.append(f"({terms})" if len(group) > 1 else terms)
+        expression = " AND ".join(groups)
+        if self.excluded:
+            expression = f"({expression}) NOT ({' OR '.join(term.fts5() for term in self.excluded)})"
+        return expression
+
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|([^\s"]+)')
+_WORD = re.compile(r"[^\W_]+")
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Read words, "phrases", -exclusions and OR; ignore everything else.
+
+    A chunk such as ``co-operation`` or ``U.S.`` is a phrase of its parts.
+    Single stop words are ignored (a query of only stop words finds nothing).
+    """
+    items: list[tuple[Term, bool] | None] = []  # (term, excluded); None stands for OR
+    for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
+        phrase_minus, phrase, chunk = match.groups()
+        if chunk == "OR":
+            items.append(None)
+            continue
+        if phrase is not None:
+            negated, source, quoted = bool(phrase_minus), phrase, True
+        else:
+            negated = chunk.startswith("-") and len(chunk) > 1
+            source, quoted = chunk, False
+        words = tuple(word.lower()[:MAX_WORD_CHARS] for word in _WORD.findall(source))
+        if not words or (not quoted and len(words) == 1 and words[0] in STOP_WORDS):
+            continue
+        items.append((Term(words), negated))
+
+    groups: list[tuple[Term, ...]] = []
+    excluded: list[Term] = []
+    join_next = False
+    count = 0
+    for item in items:
+        if item is None:
+            join_next = bool(groups)
+            continue
+        term, negated = item
+        count += 1
+        if count > MAX_TERMS:
+            break
+        if negated:
+            excluded.append(term)
+        elif join_next and groups:
+            groups[-1] = (*groups[-1], term)
+        else:
+            groups.append((term,))
+        join_next = False
+    return ParsedQuery(tuple(groups), tuple(excluded))
+
+
+# Snippets -------------------------------------------------------------------------
+
+
+def plain_text(markup: str) -> str:
+    """HTML as one line of plain text (tags dropped, entities decoded, control characters removed)."""
+    text = html.unescape(_TAG.sub(" ", markup or ""))
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def clean_text(text: str) -> str:
+    """Text as one line: control characters removed, whitespace collapsed."""
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text or "")).strip()
+
+
+def highlight(raw: str) -> SafeString:
+    """Escape a snippet, then turn the engine's sentinels into ``<mark>``."""
+    escaped = html.escape(raw.replace(_STOP + _START, ""), quote=True)
+    parts = []
+    open_mark = False
+    for piece in re.split(f"([{_START}{_STOP}])", escaped):
+        if piece == _START and not open_mark:
+            parts.append("<mark>")
+            open_mark = True
+        elif piece == _STOP and open_mark:
+            parts.append("</mark>")
+            open_mark = False
+        elif piece not in (_START, _STOP):
+            parts.append(piece)
+    if open_mark:
+        parts.append("</mark>")
+    return mark_safe("".join(parts))
+
+
+# Keeping the index current -------------------------------------------------------
+
+_pending = threading.local()
+
+
+def _pending_ids() -> set[int]:
+    if not hasattr(_pending, "ids"):
+        _pending.ids = set()
+    return _pending.ids
+
+
+def mark_for_reindex(publication_ids: Iterable[int]) -> None:
+    """Reindex these publications when the transaction commits (once each, however often marked)."""
+    new = {int(pk) for pk in publication_ids if pk is not None}
+    if not new:
+        return
+    _pending_ids().update(new)
+    # One flush per transaction (a rolled-back transaction's callback is gone: register again).
+    if not connection.in_atomic_block or not any(
+        callback is flush_pending for _, callback, _ in connection.run_on_commit
+    ):
+        transaction.on_commit(flush_pending)
+
+
+def flush_pending() -> None:
+    """Reindex what was marked; also run before each search so a transaction sees its own edits."""
+    ids = _pending_ids()
+    if ids:
+        batch = sorted(ids)
+        ids.clear()
+        index_publications(batch)
+
+
+def _related_names(ids: Sequence[int]) -> dict[int, list[str]]:
+    """Authors', themes', regions' and tags' names of these publications, in one query."""
+    from taggit.models import Tag, TaggedItem
+
+    from authors.models import Author
+
+    placeholders = ", ".join(["%s"] * len(ids))
+    themes = Publication.themes.through._meta.db_table
+    regions = Publication.regions.through._meta.db_table
+    content_type = ContentType.objects.get_for_model(Publication).pk
+    # In a fixed order (byline, then themes, regions, tags by name): the same data, the same vector.
+    sql = f"""
+        SELECT a.publication_id, au.given_name, au.family_name, 1 AS part, a.position AS rank, au.id AS tie
+          FROM {Authorship._meta.db_table} a JOIN {Author._meta.db_table} au ON au.id = a.author_id
+         WHERE a.publication_id IN ({placeholders})
+        UNION ALL
+        SELECT t.publication_id, x.name, '', 2, 0, x.id FROM {themes} t
+          JOIN {Theme._meta.db_table} x ON x.id = t.theme_id
+         WHERE t.publication_id IN ({placeholders})
+        UNION ALL
+        SELECT r.publication_id, x.name, '', 3, 0, x.id FROM {regions} r
+          JOIN {Region._meta.db_table} x ON x.id = r.region_id
+         WHERE r.publication_id IN ({placeholders})
+        UNION ALL
+        SELECT i.object_id, x.name, '', 4, 0, x.id FROM {TaggedItem._meta.db_table} i
+          JOIN {Tag._meta.db_table} x ON x.id = i.tag_id
+         WHERE i.content_type_id = %s AND i.object_id IN ({placeholders})
+        ORDER BY 1, 4, 5, 2, 6
+    """  # noqa: S608 - table names from models, values as parameters
+    params = [*ids, *ids, *ids, content_type, *ids]
+    names: dict[int, list[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for publication_id, first, second, *_ in cursor.fetchall():
+            names.setdefault(publication_id, []).append(f"{first} {second}".strip())
+    return names
+
+
+def _documents(ids: Sequence[int]) -> list[tuple[int, str, str, str, str]]:
+    """(id, title, people and subjects, abstract and body, PDF text) of the existing publications."""
+    rows = Publication.objects.filter(pk__in=ids).values_list(
+        "pk", "title", "subtitle", "abstract", "body", "pdf_text"
+    )
+    rows = list(rows.order_by())
+    names = _related_names([row[0] for row in rows]) if rows else {}
+    return [
+        (
+            pk,
+            clean_text(f"{title} {subtitle}"),
+            clean_text(" ".join(names.get(pk, []))),
+            clean_text(f"{abstract} {plain_text(body)}"),
+            clean_text(pdf_text[:MAX_PDF_CHARS]),
+        )
+        for pk, title, subtitle, abstract, body, pdf_text in rows
+    ]
+
+
+def index_publications(ids: Iterable[int]) -> int:
+    """(Re)write the index entries of these publications; entries of deleted ones are removed."""
+    ids = sorted({int(pk) for pk in ids})
+    written = 0
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        documents = _documents(batch)
+        _engine().write(batch, documents)
+        written += len(documents)
+    return written
+
+
+def remove_publications(ids: Iterable[int]) -> None:
+    ids = sorted({int(pk) for pk in ids})
+    if ids:
+        _engine().write(ids, [])
+
+
+def rebuild(*, batch_size: int = 1000, progress=None) -> int:
+    """Rebuild the whole index from the database; ``progress(done, total)`` after each batch."""
+    engine = _engine()
+    engine.clear()
+    ids = list(Publication.objects.order_by("pk").values_list("pk", flat=True))
+    total = len(ids)
+    for start in range(0, total, batch_size):
+        batch = ids[start : start + batch_size]
+        engine.write(batch, _documents(batch), fresh=True)
+        if progress:
+            progress(min(start + batch_size, total), total)
+    engine.optimize()
+    return total
+
+
+# The two engines -----------------------------------------------------------------
+
+
+def _in_list(ids: Sequence[int]) -> str:
+    return ", ".join(["%s"] * len(ids))
+
+
+class _PostgreSQL:
+    vendor = "postgresql"
+
+    @property
+    def table(self) -> str:
+        return SearchDocument._meta.db_table
+
+    def write(self, ids, documents, *, fresh: bool = False) -> None:
+        with connection.cursor() as cursor:
+            if not fresh:
+                present = {document[0] for document in documents}
+                gone = [pk for pk in ids if pk not in present]
+                if gone:
+                    cursor.execute(f"DELETE FROM {self.table} WHERE publication_id = ANY(%s)", [gone])  # noqa: S608
+            if not documents:
+                return
+            columns = list(zip(*documents, strict=True))
+            cursor.execute(
+                f"""
+                INSERT INTO {self.table} (publication_id, vector, text)
+                SELECT d.id,
+                       setweight(to_tsvector('{PG_CONFIG}', d.title), 'A')
+                       || setweight(to_tsvector('{PG_CONFIG}', d.people), 'B')
+                       || setweight(to_tsvector('{PG_CONFIG}', d.body), 'C')
+                       || setweight(to_tsvector('{PG_CONFIG}', d.pdf), 'D'),
+                       d.body
+                  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])
+                       AS d(id, title, people, body, pdf)
+                ON CONFLICT (publication_id) DO UPDATE SET vector = EXCLUDED.vector, text = EXCLUDED.text
+                """,  # noqa: S608
+                [list(column) for column in columns],
+            )
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {self.table}")  # noqa: S608 - TRUNCATE is refused with pending FK checks
+
+    def optimize(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {self.table}")
+
+    # Reading.
+
+    def matches(self, query: ParsedQuery, where: str, params: list) -> tuple[str, list]:
+        """FROM/WHERE of the matching visible publications (alias p; d is the document)."""
+        sql = f"""
+            FROM {self.table} d
+            JOIN {Publication._meta.db_table} p ON p.id = d.publication_id
+           WHERE d.vector @@ websearch_to_tsquery('{PG_CONFIG}', %s) AND {where}
+        """
+        return sql, [query.websearch(), *params]
+
+    def rank_expression(self) -> tuple[str, list]:
+        return f"ts_rank('{PG_WEIGHTS}', d.vector, websearch_to_tsquery('{PG_CONFIG}', %s))", []
+
+    def year_expression(self) -> str:
+        return "EXTRACT(YEAR FROM p.published_at AT TIME ZONE 'UTC')::int"
+
+    # The planner picks the join order itself.
+    facet_join = "JOIN"
+
+    def snippets(self, query: ParsedQuery, ids: list[int]) -> dict[int, str]:
+        options = f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=35, MinWords=15'
+        sql = f"""
+            SELECT d.publication_id,
+                   ts_headline('{PG_CONFIG}', d.text, q.q, %s),
+                   CASE WHEN p.pdf_text <> '' THEN ts_headline(
+                       '{PG_CONFIG}', translate(left(p.pdf_text, {SNIPPET_PDF_CHARS}), %s, '  '), q.q, %s
+                   ) ELSE '' END
+              FROM {self.table} d
+              JOIN {Publication._meta.db_table} p ON p.id = d.publication_id,
+                   websearch_to_tsquery('{PG_CONFIG}', %s) AS q(q)
+             WHERE d.publication_id = ANY(%s)
+        """  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [options, _START + _STOP, options, query.websearch(), ids])
+            return {pk: _best_snippet(text, pdf) for pk, text, pdf in cursor.fetchall()}
+
+    def run(self, sql: str, params: list) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
+class _SQLite:
+    vendor = "sqlite"
+
+    def write(self, ids, documents, *, fresh: bool = False) -> None:
+        with connection.cursor() as cursor:
+            if not fresh:
+                cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({_in_list(ids)})", list(ids))  # noqa: S608
+            if documents:
+                cursor.executemany(
+                    f"INSERT INTO {FTS_TABLE} (rowid, title, people, body, pdf) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+                    documents,
+                )
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608
+
+    def optimize(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
+
+    def matches(self, query: ParsedQuery, where: str, params: list) -> tuple[str, list]:
+        sql = f"""
+            FROM {FTS_TABLE}
+            JOIN {Publication._meta.db_table} p INDEXED BY {VISIBILITY_INDEX} ON p.id = {FTS_TABLE}.rowid
+           WHERE {FTS_TABLE} MATCH %s AND {where}
+        """
+        return sql, [query.fts5(), *params]
+
+    def rank_expression(self) -> tuple[str, list]:
+        weights = ", ".join(str(weight) for weight in FTS_WEIGHTS)
+        # bm25() is better when lower; negated so both engines sort descending.
+        return f"-bm25({FTS_TABLE}, {weights})", []
+
+    def year_expression(self) -> str:
+        return "CAST(substr(p.published_at, 1, 4) AS integer)"
+
+    # SQLite would otherwise scan the whole link table and probe the matches.
+    facet_join = "CROSS JOIN"
+
+    def snippets(self, query: ParsedQuery, ids: list[int]) -> dict[int, str]:
+        sql = f"""
+            SELECT rowid, snippet({FTS_TABLE}, 2, %s, %s, '…', 24), snippet({FTS_TABLE}, 3, %s, %s, '…', 24)
+              FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({_in_list(ids)})
+        """  # noqa: S608
+        rows = self.run(sql, [_START, _STOP, _START, _STOP, query.fts5(), *ids])
+        return {pk: _best_snippet(text, pdf) for pk, text, pdf in rows}
+
+    def run(self, sql: str, params: list) -> list[tuple]:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        except OperationalError:
+            # An FTS5 query the tokenizer empties (e.g. only combining marks): nothing matches.
+            return []
+
+
+def _best_snippet(text: str, pdf: str) -> str:
+    """The fragment with matched words: from the text, else from the PDF, else the text's start."""
+    for candidate in (text, pdf):
+        if candidate and _START in candidate:
+            return candidate
+    return text or pdf or ""
+
+
+def _engine() -> _PostgreSQL | _SQLite:
+    return _PostgreSQL() if connection.vendor == "postgresql" else _SQLite()
+
+
+# Searching -----------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    """The facets a search is narrowed by (values already validated)."""
+
+    kind: str = ""
+    theme: str = ""
+    region: str = ""
+    year: int | None = None
+
+    @classmethod
+    def from_params(cls, params) -> Filters:
+        """From a QueryDict; invalid values are dropped rather than refused."""
+        kind = params.get("kind", "")
+        theme = params.get("theme", "")
+        region = params.get("region", "")
+        year = params.get("year", "")
+        slug = re.compile(r"^[-\w]{1,140}$")
+        return cls(
+            kind=kind if kind in Publication.Kind.values else "",
+            theme=theme if slug.match(theme) else "",
+            region=region if slug.match(region) else "",
+            year=int(year) if year.isdigit() and 1000 <= int(year) <= 9999 else None,
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        values = {"kind": self.kind, "theme": self.theme, "region": self.region, "year": self.year}
+        return {name: str(value) for name, value in values.items() if value}
+
+
+@dataclass
+class FacetValue:
+    key: str
+    label: str
+    count: int
+    selected: bool = False
+    url: str = ""  # the query string selecting (or removing) this value, set by the view
+
+
+@dataclass
+class SearchResult:
+    """What one search found: the total, the facets, and a sequence of ranked hits for a paginator."""
+
+    query: ParsedQuery
+    filters: Filters
+    sort: str
+    total: int = 0
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    _base: tuple[str, list] = ("", [])
+
+    @property
+    def cache_key(self) -> str:
+        query = self.query.websearch() if connection.vendor == "postgresql" else self.query.fts5()
+        name = f"{connection.vendor}|{query}|{sorted(self.filters.as_dict().items())}"
+        return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+    def count(self) -> int:
+        """For the paginator: the reachable results (at most ``MAX_RESULTS``)."""
+        return min(self.total, MAX_RESULTS)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("search results are read a page at a time")
+        start, stop = index.start or 0, min(index.stop or MAX_RESULTS, MAX_RESULTS)
+        if not self.total or stop <= start:
+            return []
+        return _page(self, start, stop)
+
+
+def _visible_where(filters: Filters) -> tuple[str, list]:
+    """SQL conditions on ``p`` for what the public sees (``published()``) narrowed by ``filters``."""
+    published = Publication.objects.published()
+    compiler = published.query.get_compiler(using=published.db)
+    where, params = compiler.compile(published.query.where)
+    table = Publication._meta.db_table
+    # published() compiles to conditions on the publication table alone; alias it as p.
+    where = where.replace(connection.ops.quote_name(table) + ".", "p.")
+    conditions, params = [f"({where})"], list(params)
+    if filters.kind:
+        conditions.append("p.kind = %s")
+        params.append(filters.kind)
+    if filters.year:
+        conditions.append("p.published_at >= %s AND p.published_at < %s")
+        params += [
+            dt.datetime(filters.year, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(filters.year + 1, 1, 1, tzinfo=dt.UTC),
+        ]
+    if filters.theme:
+        through = Publication.themes.through._meta.db_table
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM {through} t JOIN {Theme._meta.db_table} x ON x.id = t.theme_id "  # noqa: S608
+            "WHERE t.publication_id = p.id AND x.slug = %s)"
+        )
+        params.append(filters.theme)
+    if filters.region:
+        through = Publication.regions.through._meta.db_table
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM {through} r JOIN {Region._meta.db_table} x ON x.id = r.region_id "  # noqa: S608
+            "WHERE r.publication_id = p.id AND x.slug = %s)"
+        )
+        params.append(filters.region)
+    return " AND ".join(conditions), params
+
+
+def _facets(engine, base_sql: str, base_params: list, filters: Filters) -> tuple[int, dict]:
+    """Total and facet counts of the matched set: one query, one GROUP BY per facet, top N each."""
+    themes = Publication.themes.through._meta.db_table
+    regions = Publication.regions.through._meta.db_table
+    year = engine.year_expression()
+    sql = f"""
+        WITH m AS MATERIALIZED (SELECT p.id, p.kind, {year} AS year {base_sql})
+        SELECT 'kind', kind, '', COUNT(*) FROM m GROUP BY kind
+        UNION ALL
+        SELECT * FROM (SELECT 'year', CAST(year AS text), '', COUNT(*) AS n FROM m
+                       GROUP BY year ORDER BY year DESC LIMIT 40) y
+        UNION ALL
+        SELECT * FROM (SELECT 'theme', x.slug, x.name, COUNT(*) AS n FROM m
+                         {engine.facet_join} {themes} t ON t.publication_id = m.id
+                         JOIN {Theme._meta.db_table} x ON x.id = t.theme_id
+                        GROUP BY x.slug, x.name ORDER BY n DESC, x.name LIMIT {FACET_LIMIT}) t
+        UNION ALL
+        SELECT * FROM (SELECT 'region', x.slug, x.name, COUNT(*) AS n FROM m
+                         {engine.facet_join} {regions} r ON r.publication_id = m.id
+                         JOIN {Region._meta.db_table} x ON x.id = r.region_id
+                        GROUP BY x.slug, x.name ORDER BY n DESC, x.name LIMIT {FACET_LIMIT}) r
+    """  # noqa: S608
+    facets: dict[str, list[FacetValue]] = {"kind": [], "theme": [], "region": [], "year": []}
+    kinds = dict(Publication.Kind.choices)
+    selected = filters.as_dict()
+    total = 0
+    for name, key, label, count in engine.run(sql, base_params):
+        key = str(key)
+        if name == "kind":
+            total += count
+            label = kinds.get(key, key)
+        elif name == "year":
+            label = key
+        facets[name].append(FacetValue(key, label, count, selected.get(name) == key))
+    facets["kind"].sort(key=lambda value: -value.count)
+    return total, facets
+
+
+def search(
+    query: str | ParsedQuery, *, filters: Filters | None = None, sort: str = "relevance"
+) -> SearchResult:
+    """Search the published publications; slice the result for a page of ranked hits.
+
+    Each hit is a ``Publication`` (with authors, themes and regions prefetched)
+    carrying ``search_rank`` and ``search_snippet`` (safe HTML with ``<mark>``).
+    """
+    parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+    filters = filters or Filters()
+    sort = sort if sort in ("relevance", "date") else "relevance"
+    result = SearchResult(query=parsed, filters=filters, sort=sort)
+    if not parsed:
+        return result
+    flush_pending()
+    engine = _engine()
+    where, params = _visible_where(filters)
+    base_sql, base_params = engine.matches(parsed, where, params)
+    result._base = (base_sql, base_params)
+    # Counted once per query, filters and content version (pages 2, 3… and the other sort reuse it).
+    result.total, result.facets = caching.cached(
+        f"search:facets:{result.cache_key}", lambda: _facets(engine, base_sql, base_params, filters)
+    )
+    return result
+
+
+def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
+    engine = _engine()
+    base_sql, base_params = result._base
+    rank_sql, _ = engine.rank_expression()
+    rank_params = [result.query.websearch()] if engine.vendor == "postgresql" else []
+    if result.sort == "date":
+        order = "p.published_at DESC, p.id DESC"
+    else:
+        order = "rank DESC, p.published_at DESC, p.id DESC"
+    # The best MAX_RESULTS in order, computed once per query, filters, sort and content version:
+    # ranking costs the same for 20 or 1,000, and every further page is then a slice.
+    sql = f"SELECT p.id, {rank_sql} AS rank {base_sql} ORDER BY {order} LIMIT {MAX_RESULTS}"
+    ranked = caching.cached(
+        f"search:ranked:{result.sort}:{result.cache_key}",
+        lambda: [(pk, float(rank or 0)) for pk, rank in engine.run(sql, [*rank_params, *base_params])],
+    )
+    rows = ranked[start:stop]
+    ids = [pk for pk, _ in rows]
+    ranks = dict(rows)
+    snippets = engine.snippets(result.query, ids) if ids else {}
+    publications = {
+        publication.pk: publication
+        for publication in Publication.objects.filter(pk__in=ids).defer("body", "pdf_text").for_listing()
+    }
+    hits = []
+    for pk in ids:
+        publication = publications.get(pk)
+        if publication is None:  # deleted meanwhile
+            continue
+        publication.search_rank = float(ranks[pk] or 0)
+        publication.search_snippet = highlight(snippets.get(pk, ""))
+        hits.append(publication)
+    return hits
+
+
+def filter_by_query(queryset, query: str):
+    """The publications of ``queryset`` that match ``query`` (the index's ``?q=``), in its own order.
+
+    An empty or wordless query leaves the queryset as it is.
+    """
+    parsed = parse_query(query)
+    if not parsed:
+        return queryset
+    flush_pending()
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        return queryset.filter(
+            search_document__vector=SearchQuery(parsed.websearch(), search_type="websearch", config=PG_CONFIG)
+        )
+    from django.db.models.expressions import RawSQL
+
+    # The table name is a constant and the query a parameter.
+    matching = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [parsed.fts5()])  # noqa: S608, S611
+    return queryset.filter(pk__in=matching)
+
+
+def matching_people_and_subjects(parsed: ParsedQuery, *, limit: int = 6):
+    """Authors, themes and regions whose names contain every word looked for."""
+    from authors.models import Author
+
+    words = [word for word in parsed.words if len(word) > 1][:4]
+    if not words:
+        return [], [], []
+    author_filter, name_filter = Q(), Q()
+    for word in words:
+        author_filter &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
+        name_filter &= Q(name__icontains=word)
+    authors = list(Author.objects.filter(author_filter).select_related("organization")[:limit])
+    themes = list(Theme.objects.filter(name_filter)[:limit])
+    regions = list(Region.objects.filter(name_filter)[:limit])
+    return authors, themes, regions

@@ -1,0 +1,94 @@
+"""Tags for the machine-readable parts of pages: head metadata, JSON-LD and feed links."""
+
+from __future__ import annotations
+
+import json
+
+from django import template
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from taggit.models import Tag
+
+from authors.models import Author
+from publications.metadata import head_metadata
+from publications.models import Publication, Region, Theme
+
+register = template.Library()
+
+# As json_script escapes: nothing in the data can close the <script> element or open a comment.
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def publication_head_metadata(publication):
+    """``{% publication_head_metadata publication as meta %}``: see ``publications.metadata``."""
+    return head_metadata(publication)
+
+
+@register.simple_tag(takes_context=True)
+def json_ld(context, data) -> str:
+    """``<script type="application/ld+json">`` with ``data``, escaped as ``json_script`` does.
+
+    A data block is never executed, so the CSP does not need a nonce for it;
+    it gets the page's nonce anyway where there is one.
+    """
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES)
+    request = context.get("request")
+    nonce = getattr(request, "csp_nonce", None) if request is not None else None
+    if nonce:
+        return format_html(
+            '<script type="application/ld+json" nonce="{}">{}</script>', str(nonce), mark_safe(text)
+        )
+    return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))
+
+
+def feeds_for(subject) -> tuple[str, str, str] | None:
+    """(title, RSS URL, Atom URL) of the feed about ``subject``, or None.
+
+    ``subject`` is a theme, region, tag, author, kind of publication (its
+    value) or None for the site-wide feed.
+    """
+    if subject is None or subject == "":
+        return "Latest publications", reverse("publications:feed-rss"), reverse("publications:feed-atom")
+    if isinstance(subject, Theme | Region | Tag):
+        name = {Theme: "theme", Region: "region", Tag: "tag"}[type(subject)]
+        kwargs = {"slug": subject.slug}
+        return (
+            f"Latest publications: {subject}",
+            reverse(f"publications:{name}-feed-rss", kwargs=kwargs),
+            reverse(f"publications:{name}-feed-atom", kwargs=kwargs),
+        )
+    if isinstance(subject, Author):
+        kwargs = {"slug": subject.slug}
+        return (
+            f"Latest publications by {subject.full_name}",
+            reverse("authors:feed-rss", kwargs=kwargs),
+            reverse("authors:feed-atom", kwargs=kwargs),
+        )
+    if isinstance(subject, str) and subject in Publication.Kind.values:
+        kwargs = {"kind": subject}
+        return (
+            f"Latest {Publication.Kind(subject).label.lower()}s",
+            reverse("publications:kind-feed-rss", kwargs=kwargs),
+            reverse("publications:kind-feed-atom", kwargs=kwargs),
+        )
+    return None
+
+
+@register.inclusion_tag("includes/feed_links.html")
+def feed_links(subject=None) -> dict:
+    """Autodiscovery ``<link rel="alternate">`` tags for the feeds of ``subject`` (and the site)."""
+    feeds = []
+    found = feeds_for(subject)
+    if found:
+        feeds.append(found)
+    if subject is not None and subject != "":
+        feeds.append(feeds_for(None))
+    return {
+        "feeds": [{"title": title, "rss": rss, "atom": atom} for title, rss, atom in feeds],
+        "SITE_NAME": settings.SITE_NAME,
+        "SITE_URL": settings.SITE_URL,
+    }

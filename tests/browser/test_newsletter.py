@@ -1,0 +1,48 @@
+"""A reader subscribes in the footer, confirms from the email and unsubscribes, in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from newsletter.models import Subscriber
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _live_settings(settings, live_server):
+    settings.SITE_URL = live_server.url  # links in the emails point at the test server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.NEWSLETTER_FORM_MIN_SECONDS = 0
+
+
+def email_link(message, name: str) -> str:
+    match = re.search(rf"(https?://\S+/newsletter/{name}/[^/\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def test_subscribe_confirm_unsubscribe(browser_page, live_server):
+    """Footer form → "check your inbox" → confirmation link → unsubscribe button."""
+    page = browser_page
+    page.goto(live_server.url + "/")
+    footer = page.locator("footer form.subscribe-form")
+    footer.get_by_label("Email address").fill("reader@example.org")
+    footer.locator("input[name=consent]").check()
+    footer.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(re.compile(r"/newsletter/thanks/$"))
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+
+    [confirmation] = mail.outbox
+    page.goto(email_link(confirmation, "confirm"))
+    assert page.get_by_role("heading", name="Your subscription is confirmed").is_visible()
+    assert Subscriber.objects.get().status == Subscriber.Status.ACTIVE
+
+    page.goto(email_link(confirmation, "unsubscribe"))
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.wait_for_url(re.compile(r"/newsletter/unsubscribe/"))
+    assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
+    assert Subscriber.objects.get().status == Subscriber.Status.UNSUBSCRIBED

@@ -1,0 +1,120 @@
+"""The "Cite item" block: formatted citations in five styles."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from publications.citations import CITATION_STYLES, csl_item, formatted_citations
+from publications.models import Publication
+from tests.factories import AuthorFactory, PublicationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _citations(publication) -> dict[str, str]:
+    fresh = Publication.objects.for_detail().get(pk=publication.pk)
+    return {citation["key"]: citation["html"] for citation in formatted_citations(fresh)}
+
+
+@pytest.mark.parametrize("style", [style.key for style in CITATION_STYLES])
+def test_citation_style_has_authors_year_title_journal(article, style):
+    """Every style names the authors, the year, the title and the journal."""
+    text = _citations(article)[style]
+    assert "Петрова" in text
+    assert "Müller-Lüdenscheidt" in text
+    assert "2021" in text
+    assert "Trade &amp; Security {Revisited}: 50% of Café Exports" in text
+    assert "Journal of Eurasian Policy" in text
+
+
+def test_citation_apa_shape(article):
+    """APA 7: family name and initials, year in parentheses, italic journal, DOI link."""
+    text = _citations(article)["apa"]
+    assert text.startswith("Петрова, А., &amp; Müller-Lüdenscheidt, J. (2021).")
+    assert "<i>Journal of Eurasian Policy</i>" in text
+    assert "https://doi.org/10.1234/jep.2021.12" in text
+
+
+def test_citation_gost_has_no_list_number(article):
+    """GOST citations use the // separator and carry no bibliography number."""
+    text = _citations(article)["gost"]
+    assert text.startswith("Петрова А., Müller-Lüdenscheidt J.")
+    assert "// Journal of Eurasian Policy" in text
+
+
+def test_citation_escapes_html(db):
+    """Markup in a title is shown as text, never interpreted."""
+    publication = PublicationFactory(title="<script>alert(1)</script> Tariffs", authors=[AuthorFactory()])
+    for text in _citations(publication).values():
+        assert "<script>" not in text
+        assert "&lt;script&gt;" in text
+
+
+def test_citation_report_names_the_center_as_publisher(db, settings):
+    """Reports are published by the research center."""
+    publication = PublicationFactory(kind=Publication.Kind.REPORT, authors=[AuthorFactory()])
+    assert settings.SITE_NAME in _citations(publication)["apa"]
+
+
+def test_csl_item_authors_in_order(db):
+    """The CSL item lists the authors in byline order."""
+    first, second, third = (
+        AuthorFactory(family_name="Zeta"),
+        AuthorFactory(family_name="Alpha"),
+        AuthorFactory(family_name="Mu"),
+    )
+    publication = PublicationFactory(authors=[first, second, third])
+    item = csl_item(Publication.objects.for_detail().get(pk=publication.pk))
+    assert [name["family"] for name in item["author"]] == ["Zeta", "Alpha", "Mu"]
+
+
+def test_citations_cached(article):
+    """Citations change as soon as the title changes (the cache key follows the content)."""
+    fresh = Publication.objects.for_detail().get(pk=article.pk)
+    first = formatted_citations(fresh)
+    fresh.title = "A New Title"
+    changed = formatted_citations(fresh)
+    assert "A New Title" in changed[0]["html"]
+    assert "A New Title" not in first[0]["html"]
+
+
+def test_cite_block_on_publication_page(client, article):
+    """The publication page lists every style, the style picker and the downloads."""
+    response = client.get(article.get_absolute_url())
+    page = response.content.decode()
+    assert "Cite item" in page
+    for style in CITATION_STYLES:
+        assert style.label in page
+    assert "data-cite-select" in page
+    assert "/publications/trade-security-revisited/cite.bib" in page
+    assert "/publications/trade-security-revisited/cite.ris" in page
+    assert "/publications/trade-security-revisited/cite.json" in page
+    assert "js/cite.js" in page
+    assert "<script>" not in page.split("Cite item")[1]  # no inline scripts (CSP)
+
+
+@pytest.mark.parametrize("authors", [1, 6])
+def test_cite_block_query_count_constant(client, django_assert_max_num_queries, authors):
+    """The page with its citations costs the same number of queries for 1 or 6 authors."""
+    publication = PublicationFactory(authors=AuthorFactory.create_batch(authors), tags=["a", "b"])
+    with django_assert_max_num_queries(12):
+        response = client.get(publication.get_absolute_url())
+    assert response.status_code == 200
+
+
+def test_cite_block_draft_without_date_or_authors(staff_client):
+    """A staff preview of a draft with no date and no authors still shows every style."""
+    draft = PublicationFactory(status=Publication.Status.DRAFT, published_at=None, title="Untitled draft")
+    response = staff_client.get(draft.get_absolute_url())
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("Untitled draft") >= len(CITATION_STYLES)
+
+
+def test_publication_page_with_cyrillic_tag(client):
+    """A Cyrillic tag (Unicode slug) does not break the publication page, and its page answers."""
+    publication = PublicationFactory(tags=["Центральная Азия"])
+    assert client.get(publication.get_absolute_url()).status_code == 200
+    tag = publication.tags.get()
+    assert client.get(reverse("publications:tag", kwargs={"slug": tag.slug})).status_code == 200

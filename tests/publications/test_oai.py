@@ -1,0 +1,503 @@
+"""OAI-PMH 2.0 at /oai/: every verb, every error code, schema validity and paged harvests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core import signing
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from lxml import etree
+
+from publications import oai
+from publications.models import Publication
+from tests.factories import AuthorFactory, PublicationFactory, ReferenceFactory, RegionFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+NS = {"oai": oai.OAI, "oai_dc": oai.OAI_DC, "dc": oai.DC}
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+@pytest.fixture(scope="module")
+def oai_schema():
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "oai-pmh-with-oai_dc.xsd")))
+
+
+@pytest.fixture
+def harvest(client, oai_schema):
+    """GET /oai/ with these arguments; the response must be valid against the OAI-PMH schema."""
+
+    def get(**arguments):
+        response = client.get(reverse("oai"), arguments)
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/xml")
+        document = etree.fromstring(response.content)
+        oai_schema.assertValid(document)
+        return document
+
+    return get
+
+
+def _at(moment: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(moment).replace(tzinfo=dt.UTC)
+
+
+def _error_code(document) -> str | None:
+    error = document.find("oai:error", NS)
+    return error.get("code") if error is not None else None
+
+
+def _identifiers(document) -> list[str]:
+    return document.xpath("//oai:header/oai:identifier/text()", namespaces=NS)
+
+
+def _token(document):
+    return document.find(".//oai:resumptionToken", NS)
+
+
+@pytest.fixture
+def article():
+    theme = ThemeFactory(name="Economics", slug="economics")
+    region = RegionFactory(name="Central Asia", slug="central-asia")
+    first = AuthorFactory(given_name="Анна", family_name="Петрова")
+    second = AuthorFactory(given_name="Jörg", family_name="Müller")
+    publication = PublicationFactory(
+        title="Trade & <Security> in Central Asia",
+        kind=Publication.Kind.ARTICLE,
+        abstract="Торговля и безопасность.",
+        container_title="Journal of Eurasian Policy",
+        volume="12",
+        issue="3",
+        pages="45-67",
+        doi="10.1234/jep.2021.12",
+        language="ru",
+        authors=[first, second],
+        themes=[theme],
+        regions=[region],
+        tags=["trade"],
+    )
+    ReferenceFactory(publication=publication)
+    return publication
+
+
+def test_identify_describes_the_repository(harvest, settings, article):
+    """Identify: name, base URL, version 2.0, earliest datestamp, deletedRecord policy, granularity."""
+    document = harvest(verb="Identify")
+    identify = document.find("oai:Identify", NS)
+    assert identify.findtext("oai:repositoryName", namespaces=NS) == settings.SITE_NAME
+    assert identify.findtext("oai:baseURL", namespaces=NS) == f"{settings.SITE_URL}/oai/"
+    assert identify.findtext("oai:protocolVersion", namespaces=NS) == "2.0"
+    assert identify.findtext("oai:deletedRecord", namespaces=NS) == "no"
+    assert identify.findtext("oai:granularity", namespaces=NS) == "YYYY-MM-DDThh:mm:ssZ"
+    assert identify.findtext("oai:earliestDatestamp", namespaces=NS) == oai.datestamp(article.published_at)
+
+
+def test_identify_answers_post(client, oai_schema):
+    """Harvesters may POST form-encoded requests; no CSRF token is needed."""
+    response = client.post(reverse("oai"), {"verb": "Identify"})
+    document = etree.fromstring(response.content)
+    oai_schema.assertValid(document)
+    assert document.find("oai:Identify", NS) is not None
+
+
+def test_request_element_echoes_arguments(harvest, article):
+    """A valid request is echoed as attributes of <request>."""
+    document = harvest(verb="ListRecords", metadataPrefix="oai_dc", set="kind:article")
+    request = document.find("oai:request", NS)
+    assert request.get("verb") == "ListRecords"
+    assert request.get("metadataPrefix") == "oai_dc"
+    assert request.get("set") == "kind:article"
+
+
+def test_list_metadata_formats_offers_oai_dc(harvest):
+    """ListMetadataFormats names oai_dc with its schema and namespace."""
+    document = harvest(verb="ListMetadataFormats")
+    formats = document.findall(".//oai:metadataFormat", NS)
+    assert [item.findtext("oai:metadataPrefix", namespaces=NS) for item in formats] == ["oai_dc"]
+    assert formats[0].findtext("oai:metadataNamespace", namespaces=NS) == oai.OAI_DC
+
+
+def test_list_metadata_formats_for_an_identifier(harvest, article):
+    """ListMetadataFormats with an existing identifier lists the formats of that record."""
+    document = harvest(verb="ListMetadataFormats", identifier=oai.record_identifier(article))
+    assert document.find(".//oai:metadataFormat", NS) is not None
+
+
+def test_list_metadata_formats_unknown_identifier(harvest):
+    """An unknown identifier gives idDoesNotExist."""
+    document = harvest(verb="ListMetadataFormats", identifier="oai:nowhere:publications/1")
+    assert _error_code(document) == "idDoesNotExist"
+
+
+def test_list_sets_lists_themes_regions_and_kinds(harvest, article):
+    """ListSets: the top-level sets and one per theme, region and kind."""
+    document = harvest(verb="ListSets")
+    specs = document.xpath("//oai:set/oai:setSpec/text()", namespaces=NS)
+    assert {"theme", "region", "kind", "theme:economics", "region:central-asia", "kind:article"} <= set(specs)
+    names = dict(zip(specs, document.xpath("//oai:set/oai:setName/text()", namespaces=NS), strict=True))
+    assert names["theme:economics"] == "Economics"
+
+
+def test_list_sets_with_a_resumption_token_is_bad(harvest):
+    """ListSets is never paged: any token is badResumptionToken."""
+    document = harvest(verb="ListSets", resumptionToken="anything")
+    assert _error_code(document) == "badResumptionToken"
+
+
+def test_get_record_returns_oai_dc(harvest, settings, article):
+    """GetRecord: header with datestamp and sets, oai_dc with authors in order, DOI, source."""
+    document = harvest(verb="GetRecord", identifier=oai.record_identifier(article), metadataPrefix="oai_dc")
+    record = document.find(".//oai:record", NS)
+    header = record.find("oai:header", NS)
+    assert header.findtext("oai:identifier", namespaces=NS) == oai.record_identifier(article)
+    assert header.findtext("oai:datestamp", namespaces=NS) == oai.datestamp(article.updated_at)
+    assert set(header.xpath("oai:setSpec/text()", namespaces=NS)) == {
+        "theme:economics",
+        "region:central-asia",
+        "kind:article",
+    }
+    dc = record.find(".//oai_dc:dc", NS)
+    assert dc.findtext("dc:title", namespaces=NS) == "Trade & <Security> in Central Asia"
+    assert dc.xpath("dc:creator/text()", namespaces=NS) == ["Петрова, Анна", "Müller, Jörg"]
+    identifiers = dc.xpath("dc:identifier/text()", namespaces=NS)
+    assert f"{settings.SITE_URL}{article.get_absolute_url()}" in identifiers
+    assert "https://doi.org/10.1234/jep.2021.12" in identifiers
+    assert dc.findtext("dc:source", namespaces=NS) == "Journal of Eurasian Policy, 12(3), 45-67"
+    assert dc.findtext("dc:language", namespaces=NS) == "ru"
+    assert dc.findtext("dc:date", namespaces=NS) == timezone.localdate(article.published_at).isoformat()
+    assert set(dc.xpath("dc:subject/text()", namespaces=NS)) == {"Economics", "trade"}
+    assert dc.findtext("dc:coverage", namespaces=NS) == "Central Asia"
+
+
+def test_get_record_of_a_draft_does_not_exist(harvest):
+    """Drafts and scheduled publications are not in the repository."""
+    draft = PublicationFactory(status=Publication.Status.DRAFT)
+    scheduled = PublicationFactory(published_at=timezone.now() + dt.timedelta(days=3))
+    for publication in (draft, scheduled):
+        document = harvest(
+            verb="GetRecord", identifier=oai.record_identifier(publication), metadataPrefix="oai_dc"
+        )
+        assert _error_code(document) == "idDoesNotExist"
+
+
+@pytest.mark.parametrize(
+    "identifier", ["nonsense", "oai:other.org:publications/1", "oai:x:publications/9e99"]
+)
+def test_get_record_malformed_identifier(harvest, identifier):
+    """Identifiers that are not ours give idDoesNotExist."""
+    document = harvest(verb="GetRecord", identifier=identifier, metadataPrefix="oai_dc")
+    assert _error_code(document) == "idDoesNotExist"
+
+
+def test_get_record_unknown_format(harvest, article):
+    """A metadata format we do not have gives cannotDisseminateFormat."""
+    document = harvest(verb="GetRecord", identifier=oai.record_identifier(article), metadataPrefix="marc21")
+    assert _error_code(document) == "cannotDisseminateFormat"
+
+
+def test_list_records_unknown_format(harvest, article):
+    """ListRecords in an unknown format gives cannotDisseminateFormat."""
+    document = harvest(verb="ListRecords", metadataPrefix="mods")
+    assert _error_code(document) == "cannotDisseminateFormat"
+
+
+def test_list_identifiers_returns_headers_only(harvest, article):
+    """ListIdentifiers lists headers and no metadata."""
+    document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")
+    assert _identifiers(document) == [oai.record_identifier(article)]
+    assert document.find(".//oai:metadata", NS) is None
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {},
+        {"verb": "Explode"},
+        {"verb": ["Identify", "Identify"]},
+    ],
+    ids=["missing", "unknown", "repeated"],
+)
+def test_bad_verb(harvest, client, oai_schema, arguments):
+    """A missing, unknown or repeated verb gives badVerb and a bare <request>."""
+    response = client.get(reverse("oai"), arguments)
+    document = etree.fromstring(response.content)
+    oai_schema.assertValid(document)
+    assert _error_code(document) == "badVerb"
+    assert document.find("oai:request", NS).attrib == {}
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"verb": "Identify", "set": "x"},
+        {"verb": "GetRecord", "metadataPrefix": "oai_dc"},
+        {"verb": "GetRecord", "identifier": "oai:x:publications/1"},
+        {"verb": "ListRecords"},
+        {"verb": "ListIdentifiers", "metadataPrefix": ["oai_dc", "oai_dc"]},
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "yesterday"},
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "until": "2024-13-45"},
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01T00:00:00"},
+        {
+            "verb": "ListRecords",
+            "metadataPrefix": "oai_dc",
+            "from": "2024-01-01",
+            "until": "2024-02-01T00:00:00Z",
+        },
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-02-01", "until": "2024-01-01"},
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "resumptionToken": "abc"},
+        {"verb": "ListRecords", "metadataPrefix": "oai dc"},
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "theme:<script>"},
+        {"verb": "ListMetadataFormats", "metadataPrefix": "oai_dc"},
+    ],
+    ids=[
+        "unknown-argument",
+        "missing-identifier",
+        "missing-prefix",
+        "missing-prefix-list",
+        "repeated-argument",
+        "bad-from",
+        "impossible-until",
+        "from-without-z",
+        "mixed-granularity",
+        "from-after-until",
+        "token-not-exclusive",
+        "prefix-syntax",
+        "set-syntax",
+        "formats-with-prefix",
+    ],
+)
+def test_bad_argument(client, oai_schema, arguments):
+    """Illegal, missing, repeated or malformed arguments give badArgument and a bare <request>."""
+    response = client.get(reverse("oai"), arguments)
+    assert response.status_code == 200
+    document = etree.fromstring(response.content)
+    oai_schema.assertValid(document)
+    assert _error_code(document) == "badArgument"
+    assert document.find("oai:request", NS).attrib == {}
+
+
+@pytest.mark.parametrize("token", ["garbage", "", "x" * 500, signing.dumps(["ListRecords"], salt="other")])
+def test_bad_resumption_token(harvest, token):
+    """Forged, malformed or empty tokens give badResumptionToken."""
+    document = harvest(verb="ListRecords", resumptionToken=token)
+    assert _error_code(document) == "badResumptionToken"
+
+
+def test_resumption_token_of_another_verb(harvest, settings):
+    """A ListIdentifiers token is refused by ListRecords."""
+    settings.OAI_PAGE_SIZE = 1
+    PublicationFactory.create_batch(2)
+    token = _token(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")).text
+    document = harvest(verb="ListRecords", resumptionToken=token)
+    assert _error_code(document) == "badResumptionToken"
+
+
+def test_resumption_token_expires(harvest, settings):
+    """A token older than OAI_TOKEN_MAX_AGE gives badResumptionToken."""
+    settings.OAI_PAGE_SIZE = 1
+    settings.OAI_TOKEN_MAX_AGE = 60
+    PublicationFactory.create_batch(2)
+    token = _token(harvest(verb="ListRecords", metadataPrefix="oai_dc")).text
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
+        document = harvest(verb="ListRecords", resumptionToken=token)
+    assert _error_code(document) == "badResumptionToken"
+
+
+def test_no_records_match_in_an_empty_repository(harvest):
+    """An empty list gives noRecordsMatch, not an empty container."""
+    document = harvest(verb="ListRecords", metadataPrefix="oai_dc")
+    assert _error_code(document) == "noRecordsMatch"
+
+
+def test_no_records_match_an_unknown_set(harvest, article):
+    """A set that does not exist has no records."""
+    for spec in ("theme:nothing", "planet:mars", "kind:poem"):
+        document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", set=spec)
+        assert _error_code(document) == "noRecordsMatch"
+
+
+def test_sets_select_records(harvest, article):
+    """Theme, region, kind and top-level sets select their records."""
+    other = PublicationFactory(kind=Publication.Kind.BLOG_POST)
+    ours, theirs = oai.record_identifier(article), oai.record_identifier(other)
+    expected = {
+        "theme:economics": [ours],
+        "theme": [ours],
+        "region:central-asia": [ours],
+        "region": [ours],
+        "kind:article": [ours],
+        "kind:blog": [theirs],
+        "kind": sorted([ours, theirs], key=lambda value: int(value.rsplit("/", 1)[1])),
+    }
+    for spec, identifiers in expected.items():
+        assert _identifiers(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", set=spec)) == identifiers
+
+
+def test_from_until_select_by_datestamp(harvest):
+    """from and until (day and second granularity) select by datestamp, both inclusive."""
+    with time_machine.travel(_at("2024-01-10T12:00:00"), tick=False):
+        old = PublicationFactory(published_at=_at("2024-01-05T00:00:00"))
+    with time_machine.travel(_at("2024-03-10T08:30:15"), tick=False):
+        new = PublicationFactory(published_at=_at("2024-03-01T00:00:00"))
+    old_id, new_id = oai.record_identifier(old), oai.record_identifier(new)
+
+    def listed(**arguments):
+        document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **arguments)
+        return _identifiers(document) if _error_code(document) is None else []
+
+    assert listed(**{"from": "2024-01-10"}) == [old_id, new_id]
+    assert listed(**{"from": "2024-01-11"}) == [new_id]
+    assert listed(until="2024-01-10") == [old_id]
+    assert listed(until="2024-01-09") == []
+    assert listed(**{"from": "2024-03-10T08:30:15Z"}) == [new_id]
+    assert listed(**{"from": "2024-03-10T08:30:16Z"}) == []
+    assert listed(until="2024-03-10T08:30:15Z") == [old_id, new_id]
+    assert listed(until="2024-03-10T08:30:14Z") == [old_id]
+    assert listed(**{"from": "2024-02-01", "until": "2024-02-28"}) == []
+
+
+def test_scheduled_publication_datestamp_is_its_publication_moment(harvest):
+    """A scheduled item appears with the moment it became visible, so incremental harvests get it."""
+    with time_machine.travel(_at("2024-01-01T00:00:00"), tick=False):
+        publication = PublicationFactory(published_at=_at("2024-02-01T09:00:00"))
+    with time_machine.travel(_at("2024-02-02T00:00:00"), tick=False):
+        document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": "2024-01-15"})
+    assert _identifiers(document) == [oai.record_identifier(publication)]
+    assert document.findtext(".//oai:datestamp", namespaces=NS) == "2024-02-01T09:00:00Z"
+
+
+@pytest.mark.parametrize("verb", ["ListRecords", "ListIdentifiers"])
+def test_full_paged_harvest_returns_each_record_once(harvest, settings, verb):
+    """Following resumption tokens delivers every public record exactly once, with a right cursor."""
+    settings.OAI_PAGE_SIZE = 3
+    publications = PublicationFactory.create_batch(10)
+    PublicationFactory(status=Publication.Status.DRAFT)
+    seen, cursors = [], []
+    document = harvest(verb=verb, metadataPrefix="oai_dc")
+    while True:
+        seen += _identifiers(document)
+        token = _token(document)
+        assert token is not None
+        assert token.get("completeListSize") == "10"
+        cursors.append(int(token.get("cursor")))
+        if not token.text:
+            break
+        document = harvest(verb=verb, resumptionToken=token.text)
+    assert sorted(seen) == sorted(oai.record_identifier(item) for item in publications)
+    assert len(seen) == len(set(seen)) == 10
+    assert cursors == [0, 3, 6, 9]
+
+
+def test_single_page_has_no_resumption_token(harvest, settings):
+    """A list that fits in one page carries no resumptionToken."""
+    settings.OAI_PAGE_SIZE = 5
+    PublicationFactory.create_batch(5)
+    assert _token(harvest(verb="ListRecords", metadataPrefix="oai_dc")) is None
+
+
+def test_paged_harvest_keeps_set_and_dates(harvest, settings):
+    """Resumed pages keep the set and date range of the first request."""
+    settings.OAI_PAGE_SIZE = 2
+    theme = ThemeFactory(slug="energy")
+    inside = PublicationFactory.create_batch(5, themes=[theme])
+    PublicationFactory.create_batch(4)
+    seen = []
+    document = harvest(
+        verb="ListIdentifiers", metadataPrefix="oai_dc", set="theme:energy", until="2999-01-01"
+    )
+    while True:
+        seen += _identifiers(document)
+        token = _token(document)
+        if token is None or not token.text:
+            break
+        document = harvest(verb="ListIdentifiers", resumptionToken=token.text)
+    assert sorted(seen) == sorted(oai.record_identifier(item) for item in inside)
+
+
+def test_paged_harvest_survives_deletions(harvest, settings):
+    """Deleting an already-sent record mid-harvest neither repeats nor skips the others (keyset)."""
+    settings.OAI_PAGE_SIZE = 2
+    publications = PublicationFactory.create_batch(6)
+    expected = sorted(oai.record_identifier(item) for item in publications)
+    document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")
+    seen = _identifiers(document)
+    publications[0].delete()
+    document = harvest(verb="ListIdentifiers", resumptionToken=_token(document).text)
+    while True:
+        seen += _identifiers(document)
+        token = _token(document)
+        if not token.text:
+            break
+        document = harvest(verb="ListIdentifiers", resumptionToken=token.text)
+    assert sorted(seen) == expected
+
+
+def test_hostile_text_is_escaped(harvest):
+    """Markup and control characters in titles come out as valid, escaped XML."""
+    publication = PublicationFactory(title="</dc:title><script>alert(1)</script>\x0b & more")
+    document = harvest(
+        verb="GetRecord", identifier=oai.record_identifier(publication), metadataPrefix="oai_dc"
+    )
+    assert document.findtext(".//dc:title", namespaces=NS) == "</dc:title><script>alert(1)</script> & more"
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_list_records_query_count_is_constant(client, settings, django_assert_max_num_queries, size):
+    """A ListRecords page costs the same number of queries whatever its length."""
+    settings.OAI_PAGE_SIZE = 20
+    for _ in range(size):
+        PublicationFactory(
+            authors=[AuthorFactory(), AuthorFactory()],
+            themes=[ThemeFactory()],
+            regions=[RegionFactory()],
+            tags=["a"],
+        )
+    with django_assert_max_num_queries(7):
+        response = client.get(reverse("oai"), {"verb": "ListRecords", "metadataPrefix": "oai_dc"})
+    assert response.content.count(b"<record>") == size
+
+
+def test_resumed_page_runs_no_count(client, settings, django_assert_max_num_queries):
+    """Later pages reuse the list size carried in the token: no COUNT over the whole selection."""
+    settings.OAI_PAGE_SIZE = 2
+    PublicationFactory.create_batch(5)
+    first = etree.fromstring(
+        client.get(reverse("oai"), {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}).content
+    )
+    with django_assert_max_num_queries(3) as context:
+        client.get(reverse("oai"), {"verb": "ListIdentifiers", "resumptionToken": _token(first).text})
+    assert not any("COUNT(" in query["sql"].upper() for query in context.captured_queries)
+
+
+def test_head_and_other_methods(client):
+    """HEAD works; PUT is refused with 405."""
+    assert client.head(reverse("oai"), {"verb": "Identify"}).status_code == 200
+    assert client.put(reverse("oai")).status_code == 405
+
+
+def test_full_harvest_of_the_demo_index(harvest, settings):
+    """A paged ListRecords harvest of a seeded demo index returns each public record exactly once."""
+    call_command("seed_demo", publications=300, stdout=io.StringIO())
+    settings.OAI_PAGE_SIZE = 37
+    expected = {
+        f"oai:{settings.OAI_REPOSITORY_IDENTIFIER}:publications/{pk}"
+        for pk in Publication.objects.published().values_list("pk", flat=True)
+    }
+    seen = []
+    document = harvest(verb="ListRecords", metadataPrefix="oai_dc")
+    while True:
+        seen += _identifiers(document)
+        token = _token(document)
+        if not token.text:
+            break
+        document = harvest(verb="ListRecords", resumptionToken=token.text)
+    assert len(expected) == 300
+    assert len(seen) == len(set(seen)) == 300
+    assert set(seen) == expected
+    assert int(token.get("completeListSize")) == 300

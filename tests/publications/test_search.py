@@ -1,0 +1,479 @@
+"""Full-text search: the same behaviour on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from http import HTTPStatus
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from publications import search
+from publications.demo_pdf import build_pdf
+from publications.models import Publication
+from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_page_cache(settings):
+    """Every request reaches the view."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+def titles(query: str, **kwargs) -> list[str]:
+    result = search.search(query, **kwargs)
+    return [publication.title for publication in result[0:50]]
+
+
+def publish_pdf(publication: Publication, content: bytes, django_capture_on_commit_callbacks) -> Publication:
+    """Attach a PDF as an editor would, and run the extraction task queued on commit."""
+    with django_capture_on_commit_callbacks(execute=True):
+        publication.pdf.save("paper.pdf", ContentFile(content), save=True)
+    publication.refresh_from_db()
+    return publication
+
+
+# The query language -------------------------------------------------------------
+
+
+def test_search_stemming_singular_finds_plural():
+    """ "sanction" finds a title with "sanctions"."""
+    PublicationFactory(title="Economic sanctions and trade")
+    PublicationFactory(title="Monetary policy in Europe")
+    assert titles("sanction") == ["Economic sanctions and trade"]
+
+
+def test_search_case_and_accents_ignored():
+    """Upper case and accents on either side do not matter."""
+    PublicationFactory(title="Café exports of Côte d’Ivoire")
+    assert titles("CAFE cote") == ["Café exports of Côte d’Ivoire"]
+
+
+def test_search_all_words_must_match():
+    """Two words find only publications with both."""
+    PublicationFactory(title="Water security in Asia")
+    PublicationFactory(title="Water prices in Europe")
+    assert titles("water asia") == ["Water security in Asia"]
+
+
+def test_search_phrase_matches_adjacent_words():
+    """A quoted phrase needs its words next to each other, in order."""
+    PublicationFactory(title="Energy security of Europe", abstract="")
+    PublicationFactory(title="Security and energy", abstract="")
+    assert titles('"energy security"') == ["Energy security of Europe"]
+
+
+def test_search_exclusion_drops_matches():
+    """-word leaves out publications containing it."""
+    PublicationFactory(title="Oil markets in Russia", abstract="")
+    PublicationFactory(title="Oil markets in Norway", abstract="")
+    assert titles("oil -russia") == ["Oil markets in Norway"]
+
+
+def test_search_excluded_phrase():
+    """-"a phrase" leaves out publications containing the phrase."""
+    PublicationFactory(title="Grain exports from Ukraine", abstract="")
+    PublicationFactory(title="Grain exports and prices", abstract="")
+    assert titles('grain -"from ukraine"') == ["Grain exports and prices"]
+
+
+def test_search_or_matches_either():
+    """OR between words finds publications with one or the other."""
+    PublicationFactory(title="Nuclear deterrence", abstract="")
+    PublicationFactory(title="Missile defence", abstract="")
+    PublicationFactory(title="Fisheries policy", abstract="")
+    assert sorted(titles("nuclear OR missile")) == ["Missile defence", "Nuclear deterrence"]
+
+
+def test_search_only_stop_words_finds_nothing():
+    """A query of stop words alone searches nothing."""
+    PublicationFactory(title="The state of the union")
+    assert not search.parse_query("the of")
+    assert titles("the of") == []
+
+
+def test_parse_query_quotes_every_term_for_fts5():
+    """Operators and quotes typed by the visitor never reach FTS5 unquoted."""
+    parsed = search.parse_query('NEAR(a b) title:x "unclosed * ^col AND')
+    assert parsed.fts5() == '"near a" AND "b" AND "title x" AND "unclosed col and"'
+
+
+def test_parse_query_builds_or_groups_and_exclusions():
+    """Words, OR groups and exclusions are read as people write them."""
+    parsed = search.parse_query('trade sanctions OR tariffs -"free trade" -china')
+    assert parsed.websearch() == 'trade sanctions OR tariffs -"free trade" -china'
+    assert parsed.fts5() == '("trade" AND ("sanctions" OR "tariffs")) NOT ("free trade" OR "china")'
+
+
+# Ranking and snippets -----------------------------------------------------------
+
+
+def test_search_ranks_title_hit_first():
+    """A publication with the word in its title comes before ones with it only in the text."""
+    PublicationFactory(title="Regional report", abstract="Pipelines and pipelines, pipelines everywhere.")
+    PublicationFactory(title="Pipelines of the Caspian", abstract="A short note.")
+    PublicationFactory(title="Another report", body="<p>One pipeline.</p>", abstract="")
+    assert titles("pipelines")[0] == "Pipelines of the Caspian"
+
+
+def test_search_ranks_author_above_body():
+    """A match in an author's name ranks above a match in the body."""
+    PublicationFactory(title="Survey one", abstract="", body="<p>Kowalski wrote about this.</p>")
+    PublicationFactory(title="Survey two", abstract="", authors=[AuthorFactory(family_name="Kowalski")])
+    assert titles("kowalski") == ["Survey two", "Survey one"]
+
+
+def test_search_ranks_body_above_pdf(django_capture_on_commit_callbacks):
+    """A match in the abstract ranks above a match only in the PDF."""
+    in_pdf = PublicationFactory(title="First paper", abstract="")
+    publish_pdf(
+        in_pdf, build_pdf("Appendix", ["Hydropower in the Mekong basin."]), django_capture_on_commit_callbacks
+    )
+    PublicationFactory(title="Second paper", abstract="Hydropower dams.")
+    assert titles("hydropower") == ["Second paper", "First paper"]
+
+
+def test_search_snippet_highlights_matched_words():
+    """The snippet marks the matched words, stemmed."""
+    PublicationFactory(title="A report", abstract="New sanctions were imposed on the banking sector.")
+    [hit] = search.search("sanction")[0:20]
+    assert "<mark>sanctions</mark>" in hit.search_snippet
+
+
+def test_search_snippet_escapes_html():
+    """Markup in the text is shown as text, never injected."""
+    PublicationFactory(
+        title="A report", abstract='Sanctions <script>alert("x")</script> <b>cost</b> AT&T < 5%'
+    )
+    [hit] = search.search("sanctions")[0:20]
+    assert "<script>" not in hit.search_snippet
+    assert "<b>" not in hit.search_snippet
+    assert "AT&amp;T &lt; 5%" in hit.search_snippet
+    assert "<mark>Sanctions</mark>" in hit.search_snippet
+
+
+def test_search_snippet_from_body_html_is_plain_text():
+    """The body's tags are dropped and its entities decoded before the snippet is made."""
+    PublicationFactory(
+        title="A post", abstract="", body="<h2>Tariffs</h2><p>Steel &amp; aluminium tariffs.</p>"
+    )
+    [hit] = search.search("aluminium")[0:20]
+    assert "<h2>" not in hit.search_snippet
+    assert "Steel &amp; <mark>aluminium</mark>" in hit.search_snippet
+
+
+# PDF text ------------------------------------------------------------------------
+
+
+def test_search_finds_pdf_text(django_capture_on_commit_callbacks):
+    """Words only inside the uploaded PDF are found, with a snippet from the PDF."""
+    publication = PublicationFactory(title="Annual report", abstract="")
+    publication = publish_pdf(
+        publication,
+        build_pdf("Hello sanctions", ["Tungsten supply chains."]),
+        django_capture_on_commit_callbacks,
+    )
+    assert publication.pdf_text_status == Publication.PdfTextStatus.EXTRACTED
+    [hit] = search.search("tungsten")[0:20]
+    assert hit.pk == publication.pk
+    assert "<mark>Tungsten</mark>" in hit.search_snippet
+
+
+def test_pdf_replaced_forgets_old_text(django_capture_on_commit_callbacks):
+    """Replacing the PDF replaces the text searched."""
+    publication = PublicationFactory(title="Annual report", abstract="")
+    publish_pdf(publication, build_pdf("Old", ["Vanadium."]), django_capture_on_commit_callbacks)
+    publish_pdf(publication, build_pdf("New", ["Molybdenum."]), django_capture_on_commit_callbacks)
+    assert titles("vanadium") == []
+    assert titles("molybdenum") == ["Annual report"]
+
+
+def test_pdf_broken_is_recorded_and_publication_stays_public(django_capture_on_commit_callbacks):
+    """A damaged PDF is marked broken; the publication is still published and found."""
+    publication = PublicationFactory(title="Cobalt markets")
+    publication = publish_pdf(publication, b"%PDF-1.4 this is not a pdf", django_capture_on_commit_callbacks)
+    assert publication.pdf_text_status == Publication.PdfTextStatus.BROKEN
+    assert publication.is_public
+    assert titles("cobalt") == ["Cobalt markets"]
+
+
+def test_pdf_without_text_is_recorded(django_capture_on_commit_callbacks):
+    """A PDF with no text (a scan) is marked as such."""
+    publication = PublicationFactory(title="Scanned volume")
+    publication = publish_pdf(publication, build_pdf("", []), django_capture_on_commit_callbacks)
+    assert publication.pdf_text_status == Publication.PdfTextStatus.NO_TEXT
+
+
+# Keeping the index current ---------------------------------------------------------
+
+
+def test_search_reflects_edit():
+    """A changed title is found by its new words, not its old ones."""
+    publication = PublicationFactory(title="Arctic shipping routes")
+    publication.title = "Antarctic fisheries"
+    publication.save()
+    assert titles("arctic shipping") == []
+    assert titles("antarctic") == ["Antarctic fisheries"]
+
+
+def test_search_hides_unpublished():
+    """An unpublished publication disappears from the results."""
+    publication = PublicationFactory(title="Lithium diplomacy")
+    publication.status = Publication.Status.DRAFT
+    publication.save()
+    assert titles("lithium") == []
+
+
+def test_search_hides_unpublished_by_bulk_update():
+    """The admin's bulk unpublish (a queryset update) hides it too."""
+    publication = PublicationFactory(title="Lithium diplomacy")
+    Publication.objects.filter(pk=publication.pk).update(status=Publication.Status.REVIEW)
+    assert titles("lithium") == []
+
+
+def test_search_hides_scheduled():
+    """A scheduled publication is not found before its moment."""
+    PublicationFactory(title="Lithium diplomacy", published_at=timezone.now() + dt.timedelta(days=2))
+    assert titles("lithium") == []
+
+
+def test_search_forgets_deleted():
+    """A deleted publication disappears from the results."""
+    publication = PublicationFactory(title="Graphite exports")
+    publication.delete()
+    assert titles("graphite") == []
+
+
+def test_search_reflects_author_rename():
+    """Renaming an author reindexes their publications."""
+    author = AuthorFactory(given_name="Olga", family_name="Sidorova")
+    PublicationFactory(title="Survey", authors=[author])
+    author.family_name = "Lebedeva"
+    author.save()
+    assert titles("sidorova") == []
+    assert titles("lebedeva") == ["Survey"]
+
+
+def test_search_reflects_themes_regions_and_tags():
+    """Themes, regions and tags added later are searchable."""
+    publication = PublicationFactory(title="Survey")
+    publication.themes.add(ThemeFactory(name="Demography"))
+    publication.regions.add(RegionFactory(name="Caucasus"))
+    publication.tags.add("remittances")
+    assert titles("demography caucasus remittances") == ["Survey"]
+
+
+def test_search_reflects_theme_removed_from_theme_side():
+    """Clearing a theme's publications (from the theme's side) reindexes them."""
+    theme = ThemeFactory(name="Demography")
+    PublicationFactory(title="Survey", themes=[theme])
+    theme.publications.clear()
+    assert titles("demography") == []
+
+
+def test_rebuild_search_index_command(capsys):
+    """The command rebuilds everything and reports its progress."""
+    PublicationFactory(title="Copper prices")
+    search.rebuild()  # start from an index that will be rebuilt again below
+    call_command("rebuild_search_index")
+    output = capsys.readouterr().out
+    assert "indexed 1 / 1 publications" in output
+    assert titles("copper") == ["Copper prices"]
+
+
+def test_index_box_uses_engine():
+    """filter_by_query (the index's ?q=) stems like the search page."""
+    PublicationFactory(title="Economic sanctions")
+    PublicationFactory(title="Monetary policy")
+    found = search.filter_by_query(Publication.objects.published(), "sanction")
+    assert [publication.title for publication in found] == ["Economic sanctions"]
+
+
+# Facets -----------------------------------------------------------------------
+
+
+def test_search_facets_count_matches():
+    """Facet counts describe the matched set only."""
+    asia, europe = RegionFactory(name="Asia"), RegionFactory(name="Europe")
+    energy = ThemeFactory(name="Energy")
+    PublicationFactory(title="Gas one", regions=[asia], themes=[energy], kind=Publication.Kind.REPORT)
+    PublicationFactory(title="Gas two", regions=[asia], kind=Publication.Kind.BLOG_POST)
+    PublicationFactory(title="Gas three", regions=[europe], kind=Publication.Kind.REPORT)
+    PublicationFactory(title="Coal", regions=[europe], kind=Publication.Kind.REPORT)
+    result = search.search("gas")
+    assert result.total == 3
+    assert {(value.label, value.count) for value in result.facets["region"]} == {("Asia", 2), ("Europe", 1)}
+    assert {(value.key, value.count) for value in result.facets["kind"]} == {("report", 2), ("blog", 1)}
+    assert [(value.label, value.count) for value in result.facets["theme"]] == [("Energy", 1)]
+
+
+def test_search_filters_narrow_results():
+    """Kind, theme, region and year filters narrow the matches."""
+    asia = RegionFactory(slug="asia")
+    old = timezone.now().replace(year=2001, month=6, day=1)
+    PublicationFactory(title="Gas one", regions=[asia], published_at=old)
+    PublicationFactory(title="Gas two", regions=[asia])
+    PublicationFactory(title="Gas three")
+    assert titles("gas", filters=search.Filters(region="asia")) == ["Gas two", "Gas one"]
+    assert titles("gas", filters=search.Filters(region="asia", year=2001)) == ["Gas one"]
+
+
+# The page ----------------------------------------------------------------------
+
+
+def test_search_page_shows_hits(client):
+    """Results show title, kind, date, authors (linked) and a highlighted snippet."""
+    author = AuthorFactory(given_name="Irina", family_name="Volkova")
+    publication = PublicationFactory(
+        title="Migration report", abstract="Labour migration trends.", authors=[author]
+    )
+    response = client.get(reverse("search"), {"q": "migration"})
+    content = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert publication.get_absolute_url() in content
+    assert author.get_absolute_url() in content
+    assert "<mark>migration</mark>" in content
+    assert "Report" in content
+    assert "1 result for" in content
+
+
+def test_search_page_matches_authors_themes_regions(client):
+    """Authors, themes and regions named like the query are listed with links."""
+    author = AuthorFactory(given_name="Irina", family_name="Volkova")
+    theme = ThemeFactory(name="Volkova studies")
+    response = client.get(reverse("search"), {"q": "volkova"})
+    content = response.content.decode()
+    assert author.get_absolute_url() in content
+    assert theme.get_absolute_url() in content
+
+
+def test_search_page_facet_links_narrow(client):
+    """A facet link narrows the results and can be removed again."""
+    asia = RegionFactory(name="Asia", slug="asia")
+    PublicationFactory(title="Gas one", regions=[asia])
+    PublicationFactory(title="Gas two")
+    response = client.get(reverse("search"), {"q": "gas", "region": "asia"})
+    content = response.content.decode()
+    assert "Gas one" in content
+    assert "Gas two" not in content
+    assert 'href="?q=gas" class="facet-selected"' in content
+
+
+def test_search_page_sorts_by_date(client):
+    """sort=date lists the newest first whatever the rank."""
+    PublicationFactory(title="Tariffs", published_at=timezone.now() - dt.timedelta(days=30))
+    PublicationFactory(
+        title="Quarterly review", abstract="On tariffs.", published_at=timezone.now() - dt.timedelta(days=1)
+    )
+    by_rank = client.get(reverse("search"), {"q": "tariffs"}).content.decode()
+    by_date = client.get(reverse("search"), {"q": "tariffs", "sort": "date"}).content.decode()
+    assert by_rank.index(">Tariffs<") < by_rank.index(">Quarterly review<")
+    assert by_date.index(">Quarterly review<") < by_date.index(">Tariffs<")
+
+
+def test_search_page_paginates(client):
+    """Twenty results a page; the second page holds the rest."""
+    for number in range(23):
+        PublicationFactory(title=f"Drought study {number}")
+    first = client.get(reverse("search"), {"q": "drought"})
+    second = client.get(reverse("search"), {"q": "drought", "page": "2"})
+    assert len(first.context["publications"]) == 20
+    assert len(second.context["publications"]) == 3
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999", "1e9", "２"])
+def test_search_page_bad_page_number(client, page):
+    """Any page number gives a page of results, not an error."""
+    PublicationFactory(title="Drought study")
+    response = client.get(reverse("search"), {"q": "drought", "page": page})
+    assert response.status_code == HTTPStatus.OK
+    assert "Drought study" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "a",
+        "x" * 10_000,
+        "!!! ??? ...",
+        "'; DROP TABLE publications_publication; --",
+        "1' OR '1'='1",
+        '<script>alert("x")</script>',
+        '"unclosed phrase',
+        "-only -exclusions",
+        "OR OR OR",
+        "NEAR(a b) * ^x:y",
+        "\x00\x01 control",
+    ],
+)
+def test_search_page_bad_queries(client, query):
+    """Odd queries give a sensible page with the query echoed escaped."""
+    PublicationFactory(title="Script and alert handling")
+    response = client.get(reverse("search"), {"q": query, "kind": "<b>", "year": "x", "theme": "'"})
+    content = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "<script>alert" not in content
+    if query.startswith("<script>"):
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
+
+
+def test_search_page_long_query_truncated(client):
+    """A 10,000-character query is cut, and the visitor is told."""
+    response = client.get(reverse("search"), {"q": "water " * 2000})
+    assert response.status_code == HTTPStatus.OK
+    assert "only its first" in response.content.decode()
+
+
+def test_search_page_rate_limited(client, settings):
+    """Past the limit the visitor gets a friendly 429 page."""
+    settings.SEARCH_RATE_LIMIT = 2
+    settings.SEARCH_RATE_WINDOW = 3600  # no window boundary falls within the test
+    for _ in range(2):
+        assert client.get(reverse("search"), {"q": "water"}).status_code == HTTPStatus.OK
+    response = client.get(reverse("search"), {"q": "water"})
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response["Retry-After"] == str(settings.SEARCH_RATE_WINDOW)
+    assert "Too many searches" in response.content.decode()
+
+
+@pytest.mark.parametrize("size", [3, 25])
+def test_search_page_query_count_constant(client, django_assert_max_num_queries, size):
+    """The page runs a constant number of queries whatever the number of results."""
+    theme, region = ThemeFactory(name="Energy"), RegionFactory(name="Asia")
+    for number in range(size):
+        PublicationFactory(
+            title=f"Gas study {number}",
+            authors=[AuthorFactory(), AuthorFactory()],
+            themes=[theme, ThemeFactory()],
+            regions=[region],
+            tags=["gas"],
+        )
+    search.flush_pending()
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("search"), {"q": "gas study", "theme": theme.slug})
+    assert len(response.context["publications"]) == min(size, 20)
+
+
+def test_bench_search_command_reports_latency(capsys):
+    """bench_search prints median and p95 of its searches."""
+    PublicationFactory(title="Copper prices in Chile", abstract="Copper mining and exports.")
+    call_command("bench_search", queries=5, warmup=1)
+    output = capsys.readouterr().out
+    assert "5 searches on 1 published publications" in output
+    assert "median" in output
+    assert "p95" in output
+
+
+def test_index_page_query_uses_engine(client):
+    """The index's search box (/publications/?q=) stems like the search page."""
+    PublicationFactory(title="Economic sanctions")
+    PublicationFactory(title="Monetary policy")
+    content = client.get(reverse("publications:index"), {"q": "sanction"}).content.decode()
+    assert "Economic sanctions" in content
+    assert "Monetary policy" not in content

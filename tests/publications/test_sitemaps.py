@@ -1,0 +1,179 @@
+"""/sitemap.xml (an index of paginated sections) and /robots.txt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+from lxml import etree
+
+from publications.models import Publication
+from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def _xml(client, url: str):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    return etree.fromstring(response.content)
+
+
+def _section_urls(client, index) -> list[str]:
+    return index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS)
+
+
+def _all_locations(client) -> dict[str, str | None]:
+    """Every page listed in every section: location -> lastmod."""
+    index = _xml(client, reverse("sitemap-index"))
+    found = {}
+    for section_url in _section_urls(client, index):
+        parts = urlsplit(section_url)
+        document = _xml(client, f"{parts.path}?{parts.query}" if parts.query else parts.path)
+        for url in document.xpath("//sm:url", namespaces=NS):
+            found[url.findtext("sm:loc", namespaces=NS)] = url.findtext("sm:lastmod", namespaces=NS)
+    return found
+
+
+@pytest.fixture
+def site():
+    theme = ThemeFactory(slug="economics")
+    region = RegionFactory(slug="asia")
+    author = AuthorFactory(slug="anna-petrova")
+    public = PublicationFactory(themes=[theme], regions=[region], tags=["trade"], authors=[author])
+    draft_author = AuthorFactory(slug="only-drafts")
+    draft_theme = ThemeFactory(slug="empty-theme")
+    draft = PublicationFactory(
+        status=Publication.Status.DRAFT, authors=[draft_author], themes=[draft_theme], tags=["secret"]
+    )
+    return {"public": public, "draft": draft, "theme": theme, "region": region, "author": author}
+
+
+def test_index_lists_sections_absolute(client, settings, site):
+    """/sitemap.xml is a sitemap index of absolute section URLs, each with a lastmod."""
+    index = _xml(client, reverse("sitemap-index"))
+    assert etree.QName(index).localname == "sitemapindex"
+    urls = _section_urls(client, index)
+    assert urls
+    assert all(url.startswith(f"{settings.SITE_URL}/sitemap-") for url in urls)
+    assert len(index.xpath("//sm:sitemap/sm:lastmod", namespaces=NS)) == len(urls)
+
+
+def test_every_public_page_is_listed(client, settings, site):
+    """Public publication, author, theme, region, tag and index pages are listed, absolute."""
+    locations = _all_locations(client)
+    base = settings.SITE_URL
+    for path in (
+        site["public"].get_absolute_url(),
+        site["author"].get_absolute_url(),
+        site["theme"].get_absolute_url(),
+        site["region"].get_absolute_url(),
+        reverse("publications:tag", kwargs={"slug": "trade"}),
+        reverse("home"),
+        reverse("publications:index"),
+    ):
+        assert f"{base}{path}" in locations
+
+
+def test_nothing_private_is_listed(client, site):
+    """Drafts, and authors, themes and tags with only drafts, are not listed."""
+    locations = " ".join(_all_locations(client))
+    assert site["draft"].slug not in locations
+    assert "only-drafts" not in locations
+    assert "empty-theme" not in locations
+    assert "secret" not in locations
+
+
+def test_publication_lastmod_is_its_last_change(client, settings):
+    """A publication's lastmod is its last edit, or its publication moment when that is later."""
+    with time_machine.travel(dt.datetime(2024, 1, 1, tzinfo=dt.UTC), tick=False):
+        edited = PublicationFactory(published_at=dt.datetime(2023, 6, 1, tzinfo=dt.UTC))
+        scheduled = PublicationFactory(published_at=dt.datetime(2024, 2, 1, 9, 0, tzinfo=dt.UTC))
+    with time_machine.travel(dt.datetime(2024, 3, 1, tzinfo=dt.UTC), tick=False):
+        locations = _all_locations(client)
+    assert locations[f"{settings.SITE_URL}{edited.get_absolute_url()}"].startswith("2024-01-01")
+    assert locations[f"{settings.SITE_URL}{scheduled.get_absolute_url()}"].startswith("2024-02-01")
+
+
+def test_theme_lastmod_follows_its_latest_publication(client, settings):
+    """A theme page changes when its latest publication does."""
+    theme = ThemeFactory()
+    with time_machine.travel(dt.datetime(2024, 1, 1, tzinfo=dt.UTC), tick=False):
+        PublicationFactory(themes=[theme], published_at=dt.datetime(2023, 1, 1, tzinfo=dt.UTC))
+    with time_machine.travel(dt.datetime(2024, 5, 5, tzinfo=dt.UTC), tick=False):
+        PublicationFactory(themes=[theme], published_at=dt.datetime(2024, 5, 4, tzinfo=dt.UTC))
+    locations = _all_locations(client)
+    assert locations[f"{settings.SITE_URL}{theme.get_absolute_url()}"].startswith("2024-05-05")
+
+
+def test_large_sections_are_paginated(client, settings):
+    """A section larger than SITEMAP_PAGE_SIZE is split into pages, all in the index."""
+    settings.SITEMAP_PAGE_SIZE = 2
+    publications = PublicationFactory.create_batch(5)
+    index = _xml(client, reverse("sitemap-index"))
+    pages = [url for url in _section_urls(client, index) if "sitemap-publications" in url]
+    assert len(pages) == 3
+    locations = _all_locations(client)
+    for publication in publications:
+        assert f"{settings.SITE_URL}{publication.get_absolute_url()}" in locations
+
+
+@pytest.mark.parametrize("query", ["?p=99", "?p=abc", "?p=-1"])
+def test_bad_page_is_404(client, query):
+    """Pages that do not exist are 404, not 500."""
+    PublicationFactory()
+    assert (
+        client.get(reverse("sitemap-section", kwargs={"section": "publications"}) + query).status_code == 404
+    )
+
+
+def test_unknown_section_is_404(client):
+    """An unknown section is 404."""
+    assert client.get("/sitemap-nothing.xml").status_code == 404
+
+
+@pytest.mark.parametrize("size", [2, 9])
+def test_sitemap_query_count_is_constant(client, django_assert_max_num_queries, size):
+    """The index and a section page cost the same number of queries whatever the index size."""
+    for _ in range(size):
+        PublicationFactory(authors=[AuthorFactory()], themes=[ThemeFactory()], tags=["x"])
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("sitemap-index")).status_code == 200
+    for section in ("publications", "authors", "themes", "tags"):
+        with django_assert_max_num_queries(2):
+            assert client.get(reverse("sitemap-section", kwargs={"section": section})).status_code == 200
+
+
+def test_robots_txt_points_to_the_sitemap(client, settings):
+    """/robots.txt is plain text naming the sitemap index's absolute URL and hiding the admin."""
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    lines = response.content.decode().splitlines()
+    assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in lines
+    assert "Disallow: /admin/" in lines
+
+
+def test_sitemap_lastmod_is_w3c_datetime(client):
+    """lastmod values are W3C datetimes (the sitemap protocol's format)."""
+    PublicationFactory(published_at=timezone.now() - dt.timedelta(days=3))
+    for lastmod in _all_locations(client).values():
+        assert lastmod is not None
+        dt.datetime.fromisoformat(lastmod)
+
+
+def test_unicode_tag_slugs_are_percent_encoded(client, settings):
+    """Sitemap URLs are URIs: a Cyrillic tag slug is percent-encoded UTF-8, and it resolves."""
+    publication = PublicationFactory(tags=["Центральная Азия"])
+    tag = publication.tags.get()
+    locations = [url for url in _all_locations(client) if "/tags/" in url]
+    assert locations == [f"{settings.SITE_URL}{reverse('publications:tag', kwargs={'slug': tag.slug})}"]
+    assert locations[0].isascii()
+    assert client.get(urlsplit(locations[0]).path).status_code == 200
