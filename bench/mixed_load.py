@@ -31,7 +31,17 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import PG_BASE, Server, base_env, discover, fetch, manage, parse_wrk
+from run import (
+    PG_BASE,
+    Server,
+    base_env,
+    create_pg_database,
+    discover,
+    fetch,
+    manage,
+    parse_wrk,
+    published_count,
+)
 
 PAGES = ["home", "index", "index filtered", "publication", "author", "theme", "search", "feed"]
 
@@ -105,24 +115,9 @@ print(signing.Signer(salt=FORM_STAMP_SALT).sign_object({"t": time.time() - 60}))
 
 def ensure_database(size: int, env: dict, log) -> None:
     name = env["DATABASE_URL"].rsplit("/", 1)[1]
-    exists = subprocess.run(
-        ["psql", f"{PG_BASE}/postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", f"{PG_BASE}/postgres", "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    create_pg_database(name)
     manage(env, "migrate", "--noinput", "-v0")
-    count = int(
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from publications.models import Publication; print(Publication.objects.published().count())",
-            capture=True,
-        ).split()[-1]
-    )
+    count = published_count(env)
     if count != size:
         log(f"seeding {name} with {size:,} publications...")
         manage(env, "seed_demo", "--publications", str(size), "--reset")

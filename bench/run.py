@@ -95,29 +95,34 @@ def manage(env: dict, *args: str, capture: bool = False) -> str:
     return result.stdout if capture else ""
 
 
-def ensure_database(db: str, size: int, env: dict, log, *, reindex: bool = False) -> None:
-    """Create, migrate and seed the benchmark database unless it already holds ``size`` publications."""
+def create_pg_database(name: str) -> None:
+    """Create the PostgreSQL database ``name`` on ``PG_BASE`` unless it exists."""
+    exists = subprocess.run(
+        ["psql", f"{PG_BASE}/postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run(["psql", f"{PG_BASE}/postgres", "-qc", f'CREATE DATABASE "{name}"'], check=True)
+
+
+def published_count(env: dict) -> int:
+    """How many publications the public sees in the database ``env`` points at."""
+    script = "from publications.models import Publication; print(Publication.objects.published().count())"
+    return int(manage(env, "shell", "-c", script, capture=True).split()[-1])
+
+
+def ensure_database(db: str, size: int, env: dict, log, *, reindex: bool = False) -> float | None:
+    """Create, migrate and seed the benchmark database unless it already holds ``size`` publications.
+
+    Returns the seconds seeding took, or None when the database was reused.
+    """
     DATA.mkdir(parents=True, exist_ok=True)
     if db == "postgres":
-        name = f"center_bench_{size}"
-        exists = subprocess.run(
-            ["psql", f"{PG_BASE}/postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if not exists:
-            subprocess.run(["createdb", "-d", f"{PG_BASE}/postgres", name], check=True)
+        create_pg_database(f"center_bench_{size}")
     migrated = manage(env, "migrate", "--noinput", "-v1", capture=True)
-    count = int(
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from publications.models import Publication; print(Publication.objects.published().count())",
-            capture=True,
-        ).split()[-1]
-    )
+    count = published_count(env)
     if count == size:
         log(f"  {db} {size:,}: already seeded")
         # New migrations may add derived tables (the search index): rebuild what seed_demo derives.
@@ -126,11 +131,13 @@ def ensure_database(db: str, size: int, env: dict, log, *, reindex: bool = False
         ):
             log(f"  {db} {size:,}: rebuilding the search index...")
             manage(env, "rebuild_search_index")
-        return
+        return None
     log(f"  {db} {size:,}: seeding (found {count:,} published)...")
     started = time.monotonic()
     manage(env, "seed_demo", "--publications", str(size), "--reset")
-    log(f"  {db} {size:,}: seeded in {time.monotonic() - started:.0f} s")
+    seconds = time.monotonic() - started
+    log(f"  {db} {size:,}: seeded in {seconds:.0f} s")
+    return seconds
 
 
 def free_port() -> int:
@@ -541,9 +548,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     env = base_env(dbs[0], sizes[0])
     manage(env, "collectstatic", "--noinput", "-v0")
+    seeding = {}
     for db in dbs:
         for size in sizes:
-            ensure_database(db, size, base_env(db, size), log, reindex=args.reindex)
+            seconds = ensure_database(db, size, base_env(db, size), log, reindex=args.reindex)
+            seeding[f"{db} {size}"] = None if seconds is None else round(seconds, 1)
     log("")
     log(HEADER)
     rows = []
@@ -571,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
                 "connections": args.connections,
                 "duration": args.duration,
                 "load": load_name,
+                "seeding_seconds": seeding,  # None: the database was already seeded
                 "rows": rows,
                 "scale": summary,
             },
