@@ -11,13 +11,17 @@ from __future__ import annotations
 import secrets
 from http import HTTPStatus
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import EmptyPage, InvalidPage
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, View
@@ -267,6 +271,10 @@ def reaction_context(request, publication: Publication) -> dict:
     return {"my_vote": my_vote, "LIKE": Reaction.Value.LIKE, "DISLIKE": Reaction.Value.DISLIKE}
 
 
+# The publication page embeds this view (<object>): the one response that may be framed, and
+# only by this site's own pages (everything else keeps DENY / frame-ancestors 'none').
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+@method_decorator(csp_replace({"frame-ancestors": [SELF]}), name="dispatch")
 class PublicationPdfView(PublicationVisibilityMixin, View):
     """The PDF, inline (for the embedded viewer) or, with ``?download=1``, as an attachment."""
 
