@@ -500,6 +500,19 @@ class DemoIndexBuilder:
                     cursor.execute(statement)
 
 
+def existing_editorial_content() -> list[str]:
+    """The kinds of editorial content already in the database (empty list: nothing to overwrite)."""
+    models = {
+        "publications": Publication,
+        "authors": Author,
+        "organizations": Organization,
+        "themes": Theme,
+        "regions": Region,
+        "tags": Tag,
+    }
+    return [name for name, model in models.items() if model.objects.exists()]
+
+
 def reset_demo_content() -> None:
     """Delete all editorial content (not users, subscribers or tasks)."""
     with transaction.atomic():

@@ -8,8 +8,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from taggit.models import Tag
 
-from authors.models import Author
-from publications.models import Publication, Reference
+from authors.models import Author, Organization
+from publications.management.commands.seed_demo import Command as SeedDemo
+from publications.models import Publication, Reference, Region, Theme
+from tests.factories import (
+    AuthorFactory,
+    OrganizationFactory,
+    PublicationFactory,
+    RegionFactory,
+    ThemeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +86,57 @@ def test_seed_demo_pdfs_are_real_pdfs(settings):
     with default_storage.open(publication.pdf.name) as handle:
         reader = pypdf.PdfReader(handle)
         assert reader.pages[0].extract_text().strip()
+
+
+def _one_theme():
+    return ThemeFactory(name="Economics", slug="economics")
+
+
+EDITORIAL_CONTENT = {
+    "theme": _one_theme,
+    "region": lambda: RegionFactory(name="Asia", slug="asia"),
+    "tag": lambda: Tag.objects.create(name="sanctions", slug="sanctions"),
+    "organization": lambda: OrganizationFactory(),
+    "author": lambda: AuthorFactory(),
+    "publication": lambda: PublicationFactory(),
+}
+
+
+def _editorial_counts():
+    return [model.objects.count() for model in (Publication, Author, Organization, Theme, Region, Tag)]
+
+
+@pytest.mark.parametrize("make_content", EDITORIAL_CONTENT.values(), ids=EDITORIAL_CONTENT.keys())
+def test_seed_demo_refuses_any_editorial_content(make_content):
+    """One theme, region, tag, organization, author or publication is enough to refuse, writing nothing."""
+    make_content()
+    before = _editorial_counts()
+    with pytest.raises(CommandError, match=r"Nothing was written.*--reset"):
+        _seed(publications=10)
+    assert _editorial_counts() == before
+
+
+def test_seed_demo_refusal_exits_non_zero(capsys):
+    """From the command line the refusal is a clear message on stderr and a non-zero exit status."""
+    _one_theme()
+    with pytest.raises(SystemExit) as exit_info:
+        SeedDemo().run_from_argv(["manage.py", "seed_demo", "--publications", "10"])
+    assert exit_info.value.code != 0
+    assert "already has content (themes)" in capsys.readouterr().err
+    assert not Publication.objects.exists()
+
+
+def test_seed_demo_if_empty_leaves_a_lone_theme():
+    """--if-empty (make run) succeeds and writes nothing when only a theme exists."""
+    _one_theme()
+    out = io.StringIO()
+    call_command("seed_demo", publications=10, if_empty=True, stdout=out)
+    assert "leaving it as it is" in out.getvalue()
+    assert _editorial_counts() == [0, 0, 0, 1, 0, 0]
+
+
+def test_seed_demo_reset_replaces_a_lone_theme():
+    """--reset deletes the lone theme and loads the demo index without an IntegrityError."""
+    _one_theme()
+    _seed(publications=10, reset=True)
+    assert Publication.objects.published().count() == 10

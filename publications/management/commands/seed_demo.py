@@ -9,8 +9,12 @@ from django.core.management import BaseCommand, CommandError, call_command, get_
 from django.db import connection
 
 from center import caching
-from publications.demo import DEFAULT_PUBLICATIONS, DemoIndexBuilder, reset_demo_content
-from publications.models import Publication
+from publications.demo import (
+    DEFAULT_PUBLICATIONS,
+    DemoIndexBuilder,
+    existing_editorial_content,
+    reset_demo_content,
+)
 
 
 class Command(BaseCommand):
@@ -33,12 +37,18 @@ class Command(BaseCommand):
     def handle(self, *args, publications, seed, reset, if_empty, **options):
         if publications < 0:
             raise CommandError("--publications must be zero or more.")
-        if Publication.objects.exists():
+        # Any editorial row (even one theme) would collide with the demo's slugs: refuse before writing.
+        existing = existing_editorial_content()
+        if existing:
+            found = ", ".join(existing)
             if if_empty:
-                self.stdout.write("The database already has publications; leaving them as they are.")
+                self.stdout.write(f"The database already has content ({found}); leaving it as it is.")
                 return
             if not reset:
-                raise CommandError("The database already has publications. Use --reset to replace them.")
+                raise CommandError(
+                    f"The database already has content ({found}). Nothing was written. "
+                    "Use --reset to delete it and load the demo index."
+                )
             self.stdout.write("Deleting existing content...")
             reset_demo_content()
         started = time.monotonic()
