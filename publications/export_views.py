@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView, View
 
 from center import ratelimit
 from publications import search
@@ -78,35 +78,29 @@ class PublicationIndexExportView(_ExportFormatMixin, PublicationListView):
         return _download(request, publications, self.kwargs["fmt"], filename)
 
 
-class SearchExportView(_ExportFormatMixin, ListView):
-    """Search results for ``?q=`` (and the search page's kind, theme, region, year) as one file.
+class SearchExportView(_ExportFormatMixin, View):
+    """Search results for ``?q=`` (with the search page's kind, theme, region, year and sort) as one file.
 
-    The same engine as the search page (``filter_by_query``) and its validated
-    ``Filters``; newest first, at most ``EXPORT_LIMIT`` items.
+    The very list the search page pages through (``search.search`` with the
+    same query, ``Filters`` and ``sort``), in its order: at most
+    ``EXPORT_LIMIT`` items, and never more than the page can reach.
     """
 
     def query(self) -> str:
         # Control characters (NUL above all: PostgreSQL refuses it) are never part of a search.
         text = "".join(char for char in self.request.GET.get("q", "") if char.isprintable())
-        return text.strip()[:200]
+        return text.strip()[: search.MAX_QUERY_CHARS]
 
-    def get_queryset(self):
-        query = self.query()
-        if not search.parse_query(query):
-            return Publication.objects.none()
-        filters = search.Filters.from_params(self.request.GET)
-        publications = search.filter_by_query(Publication.objects.published(), query)
-        if filters.kind:
-            publications = publications.filter(kind=filters.kind)
-        if filters.theme:
-            publications = publications.filter(themes__slug=filters.theme)
-        if filters.region:
-            publications = publications.filter(regions__slug=filters.region)
-        if filters.year:
-            publications = publications.filter(published_at__year=filters.year)
-        return publications.order_by("-published_at", "-pk")
+    def publications(self) -> list[Publication]:
+        result = search.search(
+            self.query(),
+            filters=search.Filters.from_params(self.request.GET),
+            sort=self.request.GET.get("sort", "relevance"),
+        )
+        ids = result.ids(limit=EXPORT_LIMIT)
+        found = for_export(Publication.objects.published().filter(pk__in=ids)).in_bulk()
+        return [found[pk] for pk in ids if pk in found]
 
     def get(self, request, *args, **kwargs):
-        publications = for_export(self.get_queryset())[:EXPORT_LIMIT]
         query = slugify(self.query())[:40] or "all"
-        return _download(request, publications, self.kwargs["fmt"], f"search-{query}")
+        return _download(request, self.publications(), self.kwargs["fmt"], f"search-{query}")

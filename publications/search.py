@@ -559,6 +559,12 @@ class SearchResult:
     def __len__(self) -> int:
         return self.count()
 
+    def ids(self, limit: int = MAX_RESULTS) -> list[int]:
+        """The ids of the first ``limit`` hits in the page's order (no snippets, no objects loaded)."""
+        if not self.total or limit <= 0:
+            return []
+        return [pk for pk, _ in _ranked(self)[:limit]]
+
     def __getitem__(self, index):
         if not isinstance(index, slice):
             raise TypeError("search results are read a page at a time")
@@ -667,7 +673,8 @@ def search(
     return result
 
 
-def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
+def _ranked(result: SearchResult) -> list[tuple[int, float]]:
+    """(id, rank) of the best ``MAX_RESULTS`` hits, in the result's order."""
     engine = _engine()
     base_sql, base_params = result._base
     rank_sql, _ = engine.rank_expression()
@@ -679,11 +686,15 @@ def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
     # The best MAX_RESULTS in order, computed once per query, filters, sort and content version:
     # ranking costs the same for 20 or 1,000, and every further page is then a slice.
     sql = f"SELECT p.id, {rank_sql} AS rank {base_sql} ORDER BY {order} LIMIT {MAX_RESULTS}"
-    ranked = caching.cached(
+    return caching.cached(
         f"search:ranked:{result.sort}:{result.cache_key}",
         lambda: [(pk, float(rank or 0)) for pk, rank in engine.run(sql, [*rank_params, *base_params])],
     )
-    rows = ranked[start:stop]
+
+
+def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
+    engine = _engine()
+    rows = _ranked(result)[start:stop]
     ids = [pk for pk, _ in rows]
     ranks = dict(rows)
     snippets = engine.snippets(result.query, ids) if ids else {}
