@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from newsletter import emails, selectors, tokens
@@ -238,6 +238,7 @@ def newsletter_send(*, newsletter: Newsletter) -> int:
         )
         # Inside the transaction: with the database task backend the task rows commit with the deliveries.
         _queue_batches(newsletter)
+        _schedule_watch(newsletter.pk, now + _lease())
     return len(created)
 
 
@@ -262,6 +263,59 @@ def _schedule_batch(newsletter_id: int, when: dt.datetime) -> None:
 
     if send_newsletter_batch.get_backend().supports_defer:
         send_newsletter_batch.using(run_after=when).enqueue(newsletter_id)
+
+
+def _lease() -> dt.timedelta:
+    """How long a claim is left to its worker, plus a second so that a claim made now has run out by then."""
+    return dt.timedelta(seconds=settings.NEWSLETTER_CLAIM_LEASE_SECONDS + 1)
+
+
+def _schedule_watch(newsletter_id: int, when: dt.datetime) -> None:
+    """The watchdog of a sending newsletter at ``when`` (only with a queue that can defer)."""
+    from newsletter.tasks import watch_newsletter_sending
+
+    if watch_newsletter_sending.get_backend().supports_defer:
+        watch_newsletter_sending.using(run_after=when).enqueue(newsletter_id)
+
+
+def newsletter_watch(*, newsletter_id: int) -> bool:
+    """Restart a newsletter whose sending stalled; look again one lease later while it is sending.
+
+    A worker killed in the middle of a batch takes the chain of batch tasks with it (each
+    batch queues the next when it ends), and its claimed deliveries wait for their lease to
+    run out. The watchdog, queued when sending starts, notices either case: claims whose
+    lease has run out, or due deliveries that nobody claimed for a whole lease. It then
+    queues one batch, which takes those rows again. Claims are atomic, so a batch too many
+    sends nothing twice. Returns whether a batch was queued.
+    """
+    from newsletter.tasks import send_newsletter_batch
+
+    newsletter = Newsletter.objects.filter(pk=newsletter_id, status=Newsletter.Status.SENDING).first()
+    if newsletter is None or _finish_if_done(newsletter):
+        return False
+    now = timezone.now()
+    rows = Delivery.objects.filter(newsletter_id=newsletter_id)
+    expired_claims = rows.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - _lease()).exists()
+    stalled = expired_claims or (
+        rows.filter(_due(now)).exists() and not rows.filter(claimed_at__gte=now - _lease()).exists()
+    )
+    if stalled:
+        send_newsletter_batch.enqueue(newsletter_id)
+    _schedule_watch(newsletter_id, now + _lease())
+    return stalled
+
+
+def _next_due_moment(newsletter_id: int) -> dt.datetime | None:
+    """When the next of this newsletter's open deliveries becomes due (a retry, or a claim running out)."""
+    rows = Delivery.objects.filter(newsletter_id=newsletter_id)
+    moments = [
+        rows.filter(status=Delivery.Status.PENDING).aggregate(m=Min("next_attempt_at"))["m"],
+        rows.filter(status=Delivery.Status.SENDING).aggregate(m=Min("claimed_at"))["m"],
+    ]
+    if moments[1] is not None:
+        moments[1] += _lease()
+    moments = [moment for moment in moments if moment is not None]
+    return min(moments) if moments else None
 
 
 def _due(now: dt.datetime) -> Q:
@@ -350,7 +404,12 @@ def newsletter_send_batch(*, newsletter_id: int) -> tuple[dict[str, int], bool]:
     size = settings.NEWSLETTER_BATCH_SIZE
     deliveries = _claim(newsletter_id, size)
     if not deliveries:
-        _finish_if_done(newsletter)
+        if not _finish_if_done(newsletter):
+            # Nothing due now, but rows are claimed by another worker (alive or dead) or wait
+            # for a retry: come back when the first of them is due, so that none is left behind.
+            when = _next_due_moment(newsletter_id)
+            if when is not None:
+                _schedule_batch(newsletter_id, max(when, timezone.now()))
         return counts, False
     items = selectors.newsletter_items(newsletter=newsletter)
     mail_connection = get_connection()

@@ -67,3 +67,11 @@ def send_newsletter_batch(newsletter_id: int) -> dict[str, int]:
         if not isinstance(send_newsletter_batch.get_backend(), ImmediateBackend):
             send_newsletter_batch.enqueue(newsletter_id)
             return dict(total)
+
+
+@task()
+def watch_newsletter_sending(newsletter_id: int) -> bool:
+    """Restart a newsletter whose sending stalled (a killed worker); runs again one lease later."""
+    from newsletter.services import newsletter_watch
+
+    return newsletter_watch(newsletter_id=newsletter_id)

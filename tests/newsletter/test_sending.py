@@ -228,7 +228,7 @@ def test_batches_are_separate_tasks(deferred_tasks, settings):
     while deferred_tasks.results:
         result = deferred_tasks.results.pop(0)
         result.task.call(*result.args, **result.kwargs)
-        runs += 1
+        runs += result.task.func is send_newsletter_batch.func  # not the watchdog
     assert runs == 3
     assert len(mail.outbox) == 5
 
