@@ -13,7 +13,7 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.core.validators import validate_slug
+from django.core.validators import validate_slug, validate_unicode_slug
 from django.db.models import CharField, Count, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -28,7 +28,10 @@ FACET_LIMIT = 30
 
 
 class SlugListField(forms.Field):
-    """Several slugs from repeated query parameters (``?tag=a&tag=b``)."""
+    """Several slugs from repeated query parameters (``?tag=a&tag=b``).
+
+    Unicode slugs are valid: django-taggit keeps a tag's script ("центральная-азия").
+    """
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {"invalid": "“%(value)s” is not a valid name here."}
@@ -44,7 +47,7 @@ class SlugListField(forms.Field):
         super().validate(value)
         for item in value:
             try:
-                validate_slug(item)
+                validate_unicode_slug(item)
             except forms.ValidationError:
                 raise forms.ValidationError(
                     self.error_messages["invalid"], code="invalid", params={"value": item[:60]}
