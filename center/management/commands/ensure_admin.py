@@ -1,4 +1,10 @@
-"""Make sure a local admin account exists and print how to log in (development only)."""
+"""Make sure a local admin account exists and print how to log in (development only).
+
+``make run`` calls this every time, so it must lose nothing: it creates the user
+only when missing (with the password kept in ``.admin-password``, or a new one),
+and never changes an existing user. The stored password is printed only while it
+still works; once changed in the admin, the command says so instead.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,23 @@ from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, CommandError
 
 PASSWORD_FILE = settings.BASE_DIR / ".admin-password"
+LOGIN_URL = "http://127.0.0.1:8000/admin/"
+
+
+def stored_password() -> str:
+    return PASSWORD_FILE.read_text().strip() if PASSWORD_FILE.exists() else ""
+
+
+def store_password(password: str) -> None:
+    PASSWORD_FILE.write_text(password + "\n")
+    PASSWORD_FILE.chmod(0o600)
 
 
 class Command(BaseCommand):
-    help = "Create the local 'admin' superuser if missing and print its user name and password (DEBUG only)."
+    help = (
+        "Create the local 'admin' superuser if missing and print its user name and password "
+        "(DEBUG only). An existing user is never changed."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -22,18 +41,22 @@ class Command(BaseCommand):
             raise CommandError("ensure_admin is for local development; it refuses to run with DEBUG off.")
         User = get_user_model()
         user = User.objects.filter(username=username).first()
-        password = PASSWORD_FILE.read_text().strip() if PASSWORD_FILE.exists() else ""
-        if user is None or not password or not user.check_password(password):
+        password = stored_password()
+        if user is None:
             password = password or secrets.token_urlsafe(12)
-            if user is None:
-                user = User.objects.create_superuser(username=username, email=f"{username}@localhost")
-            user.set_password(password)
-            user.is_staff = user.is_superuser = user.is_active = True
-            user.save()
-            PASSWORD_FILE.write_text(password + "\n")
-            PASSWORD_FILE.chmod(0o600)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Admin login at http://127.0.0.1:8000/admin/  user: {username}  password: {password}"
+            User.objects.create_superuser(username=username, email=f"{username}@localhost", password=password)
+            store_password(password)
+        elif not password or not user.check_password(password):
+            reason = (
+                f"changed since (no longer the one in {PASSWORD_FILE.name})"
+                if password
+                else f"not stored here ({PASSWORD_FILE.name} is missing)"
             )
+            self.stdout.write(
+                f"Admin login at {LOGIN_URL}  user: {username}  password: {reason}; use the one you set, "
+                f"or `python manage.py changepassword {username}`."
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(f"Admin login at {LOGIN_URL}  user: {username}  password: {password}")
         )
