@@ -11,12 +11,15 @@ update) or what is wrong (row, field, reason). Then:
 - everything is written in one transaction: nothing is ever half-imported.
 
 Importing is idempotent: a record updates the publication with the same DOI,
-else the one whose slug is the record's source key (BibTeX key, RIS ``ID``,
-CSL-JSON ``id``, CSV ``key``; without one, the slug made from the title);
-otherwise a publication is created. Authors are matched by ORCID, then by
-name and organization (by name alone when the file gives no organization and
-exactly one author has that name); unknown authors and organizations are
-created.
+else the one with the record's key (BibTeX key, RIS ``ID``, CSL-JSON ``id``,
+CSV ``key``) as its stored ``source_key`` (or, when it has none, as its slug:
+our own exports use the slug as the key); otherwise a publication is created
+and keeps the key as its ``source_key``. A record is never matched by its
+title: a row with neither DOI nor key whose title's slug is taken is an error
+(see :func:`_match`). Authors are matched by ORCID, then by name and
+organization (by name alone when the file gives no organization), preferring
+the author already in the byline; when several remain, the oldest is used and
+the row carries a warning. Unknown authors and organizations are created.
 """
 
 from __future__ import annotations
@@ -128,12 +131,18 @@ class RowReport:
     title: str
     action: str  # "create", "update", "unchanged", "invalid", "skipped"
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # (field, reason) of what the row will do that staff should check (not an error).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     new_authors: list[str] = field(default_factory=list)
     publication_id: int | None = None
 
     @property
     def error_text(self) -> str:
         return "; ".join(f"{name}: {reason}" for name, reason in self.errors)
+
+    @property
+    def warning_text(self) -> str:
+        return "; ".join(f"{name}: {reason}" for name, reason in self.warnings)
 
 
 @dataclass
@@ -223,6 +232,11 @@ def publications_import(
                 continue
             if plan.row.action != "unchanged":
                 _save(plan, writer)
+            elif plan.key_learned:
+                # Bookkeeping only: the content is unchanged, so is the revision history.
+                Publication.objects.filter(pk=plan.publication.pk).update(
+                    source_key=plan.publication.source_key
+                )
             plan.row.publication_id = plan.publication.pk
     report.committed = True
     return report
@@ -710,6 +724,8 @@ class _Plan:
     row: RowReport
     publication: Publication
     fields_changed: bool = True
+    # The publication was found by DOI or slug and gets the record's key as its source key.
+    key_learned: bool = False
     # Per author of the record: the existing author it matches, or None (to be created).
     matches: list[Author | None] = field(default_factory=list)
     authors_changed: bool = False
@@ -720,7 +736,10 @@ class _Plan:
 
 def _plan(records: list[Record], authors: _AuthorIndex) -> list[_Plan]:
     """Check every record and decide create, update or unchanged; nothing is written."""
+    for record in records:
+        record.key = record.key.strip()
     dois = {normalize_doi(record.doi).lower() for record in records if record.doi}
+    keys = {record.key for record in records if record.key}
     slugs = {make_slug(record.key or record.title) for record in records}
     existing = Publication.objects.prefetch_related(
         Prefetch(
@@ -735,6 +754,7 @@ def _plan(records: list[Record], authors: _AuthorIndex) -> list[_Plan]:
     if dois:
         matches = existing.annotate(doi_lower=Lower("doi")).filter(doi_lower__in=dois)
         by_doi = {p.doi.lower(): p for p in matches}
+    by_key = {p.source_key: p for p in existing.filter(source_key__in=keys)} if keys else {}
     by_slug = {p.slug: p for p in existing.filter(slug__in=slugs)}
     seen: dict[str, int] = {}
     plans = []
@@ -742,18 +762,28 @@ def _plan(records: list[Record], authors: _AuthorIndex) -> list[_Plan]:
         row = RowReport(number=record.number, key=record.key, title=record.title, action="create")
         errors = list(record.errors)
         doi = normalize_doi(record.doi)
-        slug = make_slug(record.key or record.title)
-        publication = by_doi.get(doi.lower()) if doi else None
-        if publication is None:
-            publication = by_slug.get(slug)
+        publication, error = _match(record, doi, by_doi, by_key, by_slug)
+        if error:
+            errors.append(error)
+        # What makes two rows of the file the same publication.
+        identities = [f"doi:{doi.lower()}" if doi else "", f"key:{record.key}" if record.key else ""]
         if publication is not None:
             row.action = "update"
+            identities.append(f"pk:{publication.pk}")
         else:
-            publication = Publication(slug=slug or f"publication-{record.number}")
-        for identity in (f"doi:{doi.lower()}" if doi else "", f"slug:{publication.slug}"):
-            if identity and identity in seen:
+            slug = make_slug(record.key or record.title) or f"publication-{record.number}"
+            publication = Publication(slug=slug, source_key=record.key)
+            if not (doi or record.key):
+                identities.append(f"slug:{slug}")
+        # Found by DOI or by our own slug (exports use it as the key): remember the key, so
+        # the next import finds the publication even after its slug is edited.
+        key_learned = bool(publication.pk and record.key and not publication.source_key)
+        if key_learned:
+            publication.source_key = record.key
+        for identity in filter(None, identities):
+            if identity in seen:
                 errors.append(("key", f"Same publication as row {seen[identity]} (same DOI or key)."))
-            elif identity:
+            else:
                 seen[identity] = record.number
         if not record.title.strip():
             errors.append(("title", "A title is required."))
@@ -774,7 +804,7 @@ def _plan(records: list[Record], authors: _AuthorIndex) -> list[_Plan]:
                 errors.append(("authors", f"Name too long: {author.name[:40]}…"))
         before = {name: getattr(publication, name) for name in _COMPARED_FIELDS}
         _apply(publication, record, doi)
-        plan = _Plan(record=record, row=row, publication=publication)
+        plan = _Plan(record=record, row=row, publication=publication, key_learned=key_learned)
         plan.fields_changed = publication.pk is None or any(
             getattr(publication, name) != value for name, value in before.items()
         )
@@ -808,11 +838,74 @@ def _plan(records: list[Record], authors: _AuthorIndex) -> list[_Plan]:
     return plans
 
 
+def _match(
+    record: Record,
+    doi: str,
+    by_doi: dict[str, Publication],
+    by_key: dict[str, Publication],
+    by_slug: dict[str, Publication],
+) -> tuple[Publication | None, tuple[str, str] | None]:
+    """The existing publication a record updates (same DOI, else same key), or an error.
+
+    Never by title: two publications may share a title, and a row without a
+    key once overwrote another publication's DOI and byline that way. A key
+    matches the stored source key, else the slug of a publication that has none
+    (our own exports use the slug as the key).
+    """
+    found_by_doi = by_doi.get(doi.lower()) if doi else None
+    found_by_key = None
+    if record.key:
+        found_by_key = by_key.get(record.key)
+        if found_by_key is None:
+            candidate = by_slug.get(make_slug(record.key))
+            if candidate is not None and candidate.source_key in ("", record.key):
+                found_by_key = candidate
+    if found_by_doi and found_by_key and found_by_doi.pk != found_by_key.pk:
+        return None, (
+            "key",
+            f"The DOI {doi} belongs to “{found_by_doi}” but the key “{record.key}” to “{found_by_key}”.",
+        )
+    if found_by_doi:
+        return found_by_doi, None
+    if found_by_key:
+        if doi and found_by_key.doi and found_by_key.doi.lower() != doi.lower():
+            return None, (
+                "doi",
+                f"The key “{record.key}” belongs to “{found_by_key}”, whose DOI is {found_by_key.doi}, "
+                f"not {doi}.",
+            )
+        return found_by_key, None
+    slug = make_slug(record.key or record.title)
+    clash = by_slug.get(slug)
+    if clash is not None and not (doi or record.key):
+        # Neither updating it (maybe another work) nor creating a copy (a duplicate at
+        # every re-import of this keyless file) is safe: ask. A row with a DOI or key
+        # is created under a free slug instead, since the next import finds it by those.
+        return None, (
+            "title",
+            f"A different publication already uses the slug “{slug}” (title “{clash}”). Rows are matched "
+            "by DOI or key, never by title: give this row that publication's DOI or key to update it, "
+            "or a key of its own to add a new one.",
+        )
+    return None, None
+
+
 def _plan_relations(plan: _Plan, authors: _AuthorIndex) -> None:
     """Match the record's authors and compare authors, tags, themes and regions with the database."""
     publication, record = plan.publication, plan.record
     current = [a.author for a in publication.authorships.all()] if publication.pk else []
     plan.matches = [authors.find(author, current) for author in record.authors]
+    for author, match in zip(record.authors, plan.matches, strict=True):
+        ambiguous = authors.ambiguous(author, current)
+        if match is not None and ambiguous > 1:
+            plan.row.warnings.append(
+                (
+                    "authors",
+                    f"{ambiguous} authors are named “{author.name}” and the file gives no ORCID "
+                    f"{'' if author.organization else 'or organization '}to tell them apart: "
+                    f"the oldest, “{match.slug}”, will be used. Add the author's ORCID to choose.",
+                )
+            )
     if record.authors:
         plan.authors_changed = None in plan.matches or [a.pk for a in plan.matches] != [a.pk for a in current]
     if record.keywords:
@@ -879,6 +972,24 @@ class _AuthorIndex:
         """ORCID first; then same name and organization; without an organization, same name."""
         if record.orcid and record.orcid in self.by_orcid:
             return self.by_orcid[record.orcid]
+        candidates = self._candidates(record)
+        if not candidates:
+            return None
+        # Prefer the author already in this byline (re-imports), then the oldest.
+        current_ids = {author.pk for author in current}
+        return next((a for a in candidates if a.pk in current_ids), candidates[0])
+
+    def ambiguous(self, record: AuthorRecord, current: list[Author]) -> int:
+        """How many authors :meth:`find` chose from by age alone (0 when ORCID or the byline decided)."""
+        if record.orcid and record.orcid in self.by_orcid:
+            return 0
+        candidates = self._candidates(record)
+        current_ids = {author.pk for author in current}
+        if any(a.pk in current_ids for a in candidates):
+            return 0
+        return len(candidates)
+
+    def _candidates(self, record: AuthorRecord) -> list[Author]:
         candidates = [
             author
             for author in self.by_name.get(_name_key(record.given, record.family), [])
@@ -889,11 +1000,7 @@ class _AuthorIndex:
             candidates = [
                 a for a in candidates if a.organization and a.organization.name.casefold() == wanted
             ]
-        if not candidates:
-            return None
-        # Prefer the author already in this byline (re-imports), then the oldest.
-        current_ids = {author.pk for author in current}
-        return next((a for a in candidates if a.pk in current_ids), candidates[0])
+        return candidates
 
     def remember(self, author: Author) -> None:
         """Make an author created by this import findable by the next rows."""

@@ -171,6 +171,12 @@ class Publication(models.Model):
     cover_image = models.ImageField(upload_to="publications/covers/", blank=True)
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     doi = models.CharField("DOI", max_length=255, blank=True, validators=[validate_doi])
+    # Set by imports: re-importing the file finds the publication by it even after its slug changed.
+    source_key = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Key of the imported record (BibTeX key, RIS ID, CSL-JSON id, CSV key).",
+    )
     container_title = models.CharField(
         "journal or series", max_length=300, blank=True, help_text="Journal name, series or book title."
     )
@@ -225,6 +231,9 @@ class Publication(models.Model):
                 condition=Q(doi="") | Q(doi__regex=DOI_PATTERN), name="publication_doi_format"
             ),
             models.UniqueConstraint(fields=["doi"], condition=~Q(doi=""), name="publication_unique_doi"),
+            models.UniqueConstraint(
+                fields=["source_key"], condition=~Q(source_key=""), name="publication_unique_source_key"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="publication_published_has_date",

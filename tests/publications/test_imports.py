@@ -380,3 +380,145 @@ def test_import_strips_control_characters():
     )
     assert report.committed
     assert Publication.objects.get().title == "Null byte"
+
+
+# Matching: DOI, then source key; never the title ---------------------------------
+
+KEYLESS_HEADER = "kind,title,authors,date,doi\n"
+
+
+def test_import_keyless_row_same_title_other_doi_creates_new():
+    """A keyless row with an existing title but another DOI is a new publication: the old one is untouched."""
+    author = AuthorFactory(given_name="Anna", family_name="Petrova")
+    existing = PublicationFactory(
+        title="Energy Outlook", slug="energy-outlook", doi="10.1234/old", authors=[author]
+    )
+    report = _import(KEYLESS_HEADER + 'report,Energy Outlook,"Smith, John",2020,10.1234/new\n')
+    assert report.committed
+    assert report.created == 1
+    existing.refresh_from_db()
+    assert existing.doi == "10.1234/old"
+    assert [a.author for a in existing.authorships.all()] == [author]
+    created = Publication.objects.get(doi="10.1234/new")
+    assert created.slug == "energy-outlook-2"
+
+
+def test_import_keyless_row_same_title_without_doi_rejected():
+    """A row with neither key nor DOI whose title's slug is taken is a row error, not an update."""
+    existing = PublicationFactory(title="Energy Outlook", slug="energy-outlook", doi="10.1234/old")
+    report = _import(KEYLESS_HEADER + 'report,Energy Outlook,"Smith, John",2020,\n')
+    assert not report.ok
+    (row,) = report.invalid_rows
+    assert row.number == 2
+    assert "title: A different publication already uses the slug “energy-outlook”" in row.error_text
+    existing.refresh_from_db()
+    assert existing.doi == "10.1234/old"
+    assert Publication.objects.count() == 1
+
+
+def test_import_stores_source_key():
+    """A created publication keeps the record's key as its source key."""
+    _import(CSV_HEADER + CSV_ROWS)
+    assert Publication.objects.get(doi="10.1234/water.2020").source_key == "water-2020"
+
+
+def test_import_reimport_after_slug_edit_updates():
+    """After staff change the slug, re-importing the file updates the same publication by its source key."""
+    _import(CSV_HEADER + CSV_ROWS)
+    energy = Publication.objects.get(source_key="energy-2019")
+    energy.slug = "energy-outlook-2019"
+    energy.save()
+    report = _import(CSV_HEADER + CSV_ROWS.replace("Energy Outlook", "Energy Outlook Revised"))
+    assert [row.action for row in report.rows] == ["unchanged", "update"]
+    assert Publication.objects.count() == 2
+    energy.refresh_from_db()
+    assert (energy.slug, energy.title) == ("energy-outlook-2019", "Energy Outlook Revised")
+
+
+def test_import_key_of_publication_with_other_doi_rejected():
+    """A key naming a publication whose DOI differs from the row's is an error, not a DOI overwrite."""
+    existing = PublicationFactory(slug="energy-2019", doi="10.1234/old")
+    report = _import(CSV_HEADER + CSV_ROWS.splitlines()[1].replace(",2019,,", ",2019,10.1234/new,") + "\n")
+    assert not report.ok
+    assert "doi: The key “energy-2019” belongs to" in report.invalid_rows[0].error_text
+    existing.refresh_from_db()
+    assert existing.doi == "10.1234/old"
+
+
+def test_import_doi_and_key_of_two_publications_rejected():
+    """A row whose DOI names one publication and key another is an error."""
+    PublicationFactory(slug="one", doi="10.1234/water.2020")
+    PublicationFactory(slug="two", source_key="water-2020")
+    report = _import(CSV_HEADER + CSV_ROWS.splitlines()[0] + "\n")
+    assert not report.ok
+    assert "belongs to “" in report.invalid_rows[0].error_text
+    assert "but the key “water-2020” to “" in report.invalid_rows[0].error_text
+
+
+def test_import_learns_key_of_publication_found_by_doi():
+    """A publication found by DOI gets the row's key as source key, even when nothing else changed."""
+    _import(CSV_HEADER + CSV_ROWS)
+    water = Publication.objects.get(doi="10.1234/water.2020")
+    Publication.objects.filter(pk=water.pk).update(source_key="")
+    report = _import(CSV_HEADER + CSV_ROWS)
+    assert report.rows[0].action == "unchanged"
+    water.refresh_from_db()
+    assert water.source_key == "water-2020"
+
+
+def test_publication_source_key_unique_when_set():
+    """Two publications may both lack a source key, never share one."""
+    from django.db import IntegrityError, transaction
+
+    PublicationFactory(source_key="")
+    PublicationFactory(source_key="")
+    PublicationFactory(source_key="k1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PublicationFactory(source_key="k1")
+
+
+def test_import_same_name_authors_ambiguous_warns():
+    """Same-name authors, none in the byline, no ORCID or organization: a dry-run warning; the oldest used."""
+    oldest = AuthorFactory(given_name="John", family_name="Smith")
+    AuthorFactory(given_name="John", family_name="Smith")
+    text = CSV_HEADER + CSV_ROWS.splitlines()[1] + "\n"
+    dry = _import(text, dry_run=True)
+    assert dry.ok
+    (row,) = dry.rows
+    assert row.errors == []
+    assert "authors: 2 authors are named “John Smith”" in row.warning_text
+    assert f"“{oldest.slug}”, will be used" in row.warning_text
+    _import(text)
+    publication = Publication.objects.get(source_key="energy-2019")
+    assert [a.author for a in publication.authorships.all()] == [oldest]
+
+
+def test_import_same_name_author_in_byline_no_warning():
+    """When the byline settles which same-name author is meant, no warning is given."""
+    AuthorFactory(given_name="John", family_name="Smith")
+    second = AuthorFactory(given_name="John", family_name="Smith")
+    PublicationFactory(slug="energy-2019", authors=[second])
+    report = _import(CSV_HEADER + CSV_ROWS.splitlines()[1] + "\n", dry_run=True)
+    assert report.rows[0].warnings == []
+
+
+def test_import_command_prints_warnings(tmp_path):
+    """The command shows a row's warnings next to it."""
+    AuthorFactory(given_name="John", family_name="Smith")
+    AuthorFactory(given_name="John", family_name="Smith")
+    path = tmp_path / "index.csv"
+    path.write_text(CSV_HEADER + CSV_ROWS.splitlines()[1] + "\n", encoding="utf-8")
+    out = StringIO()
+    call_command("import_publications", str(path), "--dry-run", stdout=out)
+    assert "(warning: authors: 2 authors are named “John Smith”" in out.getvalue()
+
+
+def test_admin_import_preview_shows_warnings(staff_client):
+    """The admin preview lists a row's warnings."""
+    AuthorFactory(given_name="John", family_name="Smith")
+    AuthorFactory(given_name="John", family_name="Smith")
+    upload = SimpleUploadedFile("index.csv", (CSV_HEADER + CSV_ROWS.splitlines()[1] + "\n").encode())
+    response = staff_client.post(reverse("admin:publications_publication_import"), {"file": upload})
+    page = response.content.decode()
+    assert "Warning, <strong>authors</strong>: 2 authors are named “John Smith”" in page
+    assert "Confirm import" in page

@@ -43,6 +43,8 @@ class Command(BaseCommand):
             line = f"row {row.number}: {row.action:8} {row.title[:70]}"
             if row.errors:
                 line += f"  [{row.error_text}]"
+            if row.warnings:
+                line += f"  (warning: {row.warning_text})"
             self.stdout.write(line)
         if not report.ok:
             raise CommandError(report.summary())
