@@ -90,3 +90,50 @@ def test_public_pages_constant_queries(client):
     large = {name: count_queries(client, url) for name, url in urls.items()}
     assert large == small
     assert max(large.values()) <= MAX_QUERIES, large
+
+
+# The publication page, with few and many of everything it lists -----------------------
+
+# Few and many authors, references, themes, regions and tags on one publication: an N+1 in any of
+# them shows as more queries for 8 than for 1.
+SIZES = (1, 8)
+PAGE_KINDS = (Publication.Kind.REPORT, Publication.Kind.ARTICLE, Publication.Kind.BLOG_POST)
+PUBLICATION_PAGE_MAX_QUERIES = 10
+
+
+def rich_publication(size: int, kind: str) -> Publication:
+    """A publication with ``size`` of each list, each author with an organization, and related items."""
+    themes = ThemeFactory.create_batch(size)
+    tags = [f"topic-{size}-{n}" for n in range(size)]
+    publication = PublicationFactory(
+        kind=kind,
+        authors=AuthorFactory.create_batch(size, email="someone@example.org"),
+        themes=themes,
+        regions=RegionFactory.create_batch(size),
+        tags=tags,
+        doi=f"10.1234/example.{size}",
+        container_title="Journal of Policy",
+    )
+    ReferenceFactory.create_batch(
+        size, publication=publication, doi="10.1000/ref.1", url="https://example.org/"
+    )
+    publication.authorships.filter(position=1).update(is_corresponding=True)
+    for theme, tag in zip(themes, tags, strict=True):  # related publications, each with its own author
+        PublicationFactory(themes=[theme], tags=[tag], authors=[AuthorFactory()])
+    return publication
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("kind", PAGE_KINDS)
+def test_publication_page_queries_bounded(client, kind, size):
+    """The publication page stays within the same bound with 1 and with 8 of each list."""
+    publication = rich_publication(size, kind)
+    queries = count_queries(client, publication.get_absolute_url())
+    assert queries <= PUBLICATION_PAGE_MAX_QUERIES, queries
+
+
+@pytest.mark.parametrize("kind", PAGE_KINDS)
+def test_publication_page_queries_independent_of_list_sizes(client, kind):
+    """1 and 8 authors, references, themes, regions and tags cost exactly the same number of queries."""
+    few, many = (rich_publication(size, kind) for size in SIZES)
+    assert count_queries(client, many.get_absolute_url()) == count_queries(client, few.get_absolute_url())
