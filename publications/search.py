@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import json
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -401,22 +402,43 @@ class _PostgreSQL:
     # The planner picks the join order itself.
     facet_join = "JOIN"
 
-    def snippets(self, query: ParsedQuery, ids: list[int]) -> dict[int, str]:
+    def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
         options = f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=35, MinWords=15'
+        # Short texts (title, names) are shown whole, every matched word marked.
+        whole = f'StartSel="{_START}", StopSel="{_STOP}", HighlightAll=true'
+        owners = [pk for pk, card in texts.items() for _ in (*card.title, *card.people)]
+        strings = [text for card in texts.values() for text in (*card.title, *card.people)]
         sql = f"""
             SELECT d.publication_id,
                    ts_headline('{PG_CONFIG}', d.text, q.q, %s),
                    CASE WHEN p.pdf_text <> '' THEN ts_headline(
                        '{PG_CONFIG}', translate(left(p.pdf_text, {SNIPPET_PDF_CHARS}), %s, '  '), q.q, %s
-                   ) ELSE '' END
+                   ) ELSE '' END,
+                   ARRAY(SELECT ts_headline('{PG_CONFIG}', n.text, q.q, %s)
+                           FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS n(owner, text, i)
+                          WHERE n.owner = d.publication_id ORDER BY n.i),
+                   ARRAY(SELECT ts_headline('{PG_CONFIG}', translate(x.name, %s, '  '), q.q, %s)
+                           FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
+                          WHERE i.content_type_id = %s AND i.object_id = d.publication_id ORDER BY x.name)
               FROM {self.table} d
               JOIN {Publication._meta.db_table} p ON p.id = d.publication_id,
                    websearch_to_tsquery('{PG_CONFIG}', %s) AS q(q)
              WHERE d.publication_id = ANY(%s)
         """  # noqa: S608
+        params = [options, _START + _STOP, options, whole, owners, strings]
+        params += [_START + _STOP, whole, _publication_type(), query.websearch(), list(texts)]
+        found = {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [options, _START + _STOP, options, query.websearch(), ids])
-            return {pk: _best_snippet(text, pdf) for pk, text, pdf in cursor.fetchall()}
+            cursor.execute(sql, params)
+            for pk, text, pdf, marked, tags in cursor.fetchall():
+                card = texts[pk]
+                found[pk] = Highlights(
+                    snippet=_best_snippet(text, pdf),
+                    title=list(marked[: len(card.title)]),
+                    people=list(marked[len(card.title) :]),
+                    tags=list(tags),
+                )
+        return found
 
     def run(self, sql: str, params: list) -> list[tuple]:
         with connection.cursor() as cursor:
@@ -464,13 +486,29 @@ class _SQLite:
     # SQLite would otherwise scan the whole link table and probe the matches.
     facet_join = "CROSS JOIN"
 
-    def snippets(self, query: ParsedQuery, ids: list[int]) -> dict[int, str]:
+    def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
+        ids = list(texts)
+        # FTS5 highlights only its own columns: the words it marks there are marked in the card's texts.
         sql = f"""
-            SELECT rowid, snippet({FTS_TABLE}, 2, %s, %s, '…', 24), snippet({FTS_TABLE}, 3, %s, %s, '…', 24)
+            SELECT rowid, snippet({FTS_TABLE}, 2, %s, %s, '…', 24), snippet({FTS_TABLE}, 3, %s, %s, '…', 24),
+                   highlight({FTS_TABLE}, 0, %s, %s), highlight({FTS_TABLE}, 1, %s, %s),
+                   (SELECT json_group_array(name) FROM (
+                        SELECT x.name FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
+                         WHERE i.content_type_id = %s AND i.object_id = {FTS_TABLE}.rowid ORDER BY x.name))
               FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({_in_list(ids)})
         """  # noqa: S608
-        rows = self.run(sql, [_START, _STOP, _START, _STOP, query.fts5(), *ids])
-        return {pk: _best_snippet(text, pdf) for pk, text, pdf in rows}
+        params = [_START, _STOP] * 4 + [_publication_type(), query.fts5(), *ids]
+        found = {}
+        for pk, text, pdf, title, people, tags in self.run(sql, params):
+            card = texts[pk]
+            title_words, people_words = _marked_words(title), _marked_words(people)
+            found[pk] = Highlights(
+                snippet=_best_snippet(text, pdf),
+                title=[_mark_words(text, title_words) for text in card.title],
+                people=[_mark_words(text, people_words) for text in card.people],
+                tags=[_mark_words(clean_text(tag), people_words) for tag in json.loads(tags or "[]")],
+            )
+        return found
 
     def run(self, sql: str, params: list) -> list[tuple]:
         try:
@@ -480,6 +518,57 @@ class _SQLite:
         except OperationalError:
             # An FTS5 query the tokenizer empties (e.g. only combining marks): nothing matches.
             return []
+
+
+@dataclass
+class CardTexts:
+    """What a hit's card shows besides the snippet: title and subtitle; authors', themes', regions' names."""
+
+    title: list[str]
+    people: list[str]
+
+
+@dataclass
+class Highlights:
+    """A hit's texts with the engine's sentinels around matched words (tags: all, sorted by name)."""
+
+    snippet: str = ""
+    title: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+def _tagged_items() -> str:
+    from taggit.models import TaggedItem
+
+    return TaggedItem._meta.db_table
+
+
+def _tags() -> str:
+    from taggit.models import Tag
+
+    return Tag._meta.db_table
+
+
+def _publication_type() -> int:
+    return ContentType.objects.get_for_model(Publication).pk
+
+
+_MARKED = re.compile(f"{_START}([^{_STOP}]*){_STOP}")
+
+
+def _marked_words(raw: str | None) -> set[str]:
+    """The words the engine marked in ``raw``, case-folded."""
+    return {word.casefold() for span in _MARKED.findall(raw or "") for word in _WORD.findall(span)}
+
+
+def _mark_words(text: str, words: set[str]) -> str:
+    """``text`` with sentinels around each of ``words`` (compared case-folded)."""
+    if not words:
+        return text
+    return _WORD.sub(
+        lambda match: f"{_START}{match[0]}{_STOP}" if match[0].casefold() in words else match[0], text
+    )
 
 
 def _best_snippet(text: str, pdf: str) -> str:
@@ -697,20 +786,47 @@ def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
     rows = _ranked(result)[start:stop]
     ids = [pk for pk, _ in rows]
     ranks = dict(rows)
-    snippets = engine.snippets(result.query, ids) if ids else {}
     publications = {
         publication.pk: publication
         for publication in Publication.objects.filter(pk__in=ids).defer("body", "pdf_text").for_listing()
     }
-    hits = []
-    for pk in ids:
-        publication = publications.get(pk)
-        if publication is None:  # deleted meanwhile
-            continue
-        publication.search_rank = float(ranks[pk] or 0)
-        publication.search_snippet = highlight(snippets.get(pk, ""))
-        hits.append(publication)
+    hits = [publications[pk] for pk in ids if pk in publications]  # one may be deleted meanwhile
+    texts = {publication.pk: _card_texts(publication) for publication in hits}
+    found = engine.snippets(result.query, texts) if hits else {}
+    for publication in hits:
+        publication.search_rank = float(ranks[publication.pk] or 0)
+        _set_highlights(publication, texts[publication.pk], found.get(publication.pk) or Highlights())
     return hits
+
+
+def _card_texts(publication: Publication) -> CardTexts:
+    people = [authorship.author.full_name for authorship in publication.authorships.all()]
+    people += [theme.name for theme in publication.themes.all()]
+    people += [region.name for region in publication.regions.all()]
+    return CardTexts(
+        title=[clean_text(publication.title), clean_text(publication.subtitle)],
+        people=[clean_text(name) for name in people],
+    )
+
+
+def _set_highlights(publication: Publication, texts: CardTexts, found: Highlights) -> None:
+    """Give a hit its safe, highlighted texts.
+
+    ``search_title``; ``search_subtitle`` (only when it matched); ``search_authors``
+    as (author, name) in byline order; ``search_subjects``, the matching themes,
+    regions and tags; ``search_snippet``.
+    """
+    title = found.title or texts.title
+    people = found.people if len(found.people) == len(texts.people) else texts.people
+    authors = [authorship.author for authorship in publication.authorships.all()]
+    publication.search_title = highlight(title[0])
+    publication.search_subtitle = highlight(title[1]) if _START in title[1] else ""
+    publication.search_authors = [
+        (author, highlight(name)) for author, name in zip(authors, people, strict=False)
+    ]
+    subjects = [*people[len(authors) :], *found.tags]
+    publication.search_subjects = [highlight(name) for name in subjects if _START in name]
+    publication.search_snippet = highlight(found.snippet)
 
 
 def filter_by_query(queryset, query: str):

@@ -6,6 +6,7 @@ import datetime as dt
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -165,6 +166,97 @@ def test_search_snippet_from_body_html_is_plain_text():
     [hit] = search.search("aluminium")[0:20]
     assert "<h2>" not in hit.search_snippet
     assert "Steel &amp; <mark>aluminium</mark>" in hit.search_snippet
+
+
+def test_search_title_match_highlighted_in_title():
+    """A match in the title alone marks the title's words, stemmed, and leaves the snippet unmarked."""
+    PublicationFactory(title="Economic sanctions and trade", abstract="A short note.", body="")
+    [hit] = search.search("sanction")[0:20]
+    assert hit.search_title == "Economic <mark>sanctions</mark> and trade"
+    assert "<mark>" not in hit.search_snippet
+
+
+def test_search_title_highlight_ignores_case_and_accents():
+    """An unaccented, lower-case query marks the accented title words as written."""
+    PublicationFactory(title="Café exports of Côte d’Ivoire", abstract="")
+    [hit] = search.search("CAFE cote")[0:20]
+    assert hit.search_title == "<mark>Café</mark> exports of <mark>Côte</mark> d’Ivoire"
+
+
+def test_search_title_highlight_escapes_hostile_title():
+    """A title with markup is shown escaped, with only the engine's <mark> added."""
+    PublicationFactory(title='<script>alert("x")</script> Sanctions & <b>tariffs</b>', abstract="")
+    [hit] = search.search("sanctions")[0:20]
+    assert "<script>" not in hit.search_title
+    assert "<b>" not in hit.search_title
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in hit.search_title
+    assert "<mark>Sanctions</mark> &amp; &lt;b&gt;tariffs&lt;/b&gt;" in hit.search_title
+
+
+def test_search_title_unmatched_shown_plain():
+    """A hit found by its text shows its title escaped and unmarked."""
+    PublicationFactory(title="Annual <report>", abstract="Tungsten supply chains.")
+    [hit] = search.search("tungsten")[0:20]
+    assert hit.search_title == "Annual &lt;report&gt;"
+    assert "<mark>Tungsten</mark>" in hit.search_snippet
+
+
+def test_search_subtitle_is_searched():
+    """Words only in the subtitle find the publication."""
+    PublicationFactory(title="Annual report", subtitle="Fisheries of the Baltic", abstract="")
+    PublicationFactory(title="Other report", subtitle="Forests", abstract="")
+    assert titles("fisheries") == ["Annual report"]
+
+
+def test_search_subtitle_match_highlighted():
+    """A subtitle that matched is given marked; one that did not is left out."""
+    PublicationFactory(title="Annual report", subtitle="Fisheries of the Baltic", abstract="")
+    PublicationFactory(title="Fisheries outlook", subtitle="Second edition", abstract="")
+    hits = {hit.title: hit for hit in search.search("fisheries")[0:20]}
+    assert hits["Annual report"].search_subtitle == "<mark>Fisheries</mark> of the Baltic"
+    assert hits["Fisheries outlook"].search_subtitle == ""
+
+
+def test_search_author_match_highlighted_in_byline():
+    """A match in an author's name alone marks that name in the byline, and only that name."""
+    kowalski = AuthorFactory(given_name="Jan", family_name="Kowalski")
+    other = AuthorFactory(given_name="Anna", family_name="Nowak")
+    PublicationFactory(title="Survey", abstract="", body="", authors=[other, kowalski])
+    [hit] = search.search("kowalski")[0:20]
+    assert hit.search_authors == [(other, "Anna Nowak"), (kowalski, "Jan <mark>Kowalski</mark>")]
+    assert "<mark>" not in hit.search_title
+
+
+def test_search_author_highlight_escapes_hostile_name():
+    """An author's name with markup is escaped in the byline."""
+    author = AuthorFactory(given_name="<img src=x onerror=alert(1)>", family_name="Kowalski")
+    PublicationFactory(title="Survey", abstract="", authors=[author])
+    [hit] = search.search("kowalski")[0:20]
+    [(_, name)] = hit.search_authors
+    assert name == "&lt;img src=x onerror=alert(1)&gt; <mark>Kowalski</mark>"
+
+
+def test_search_subject_match_listed():
+    """A match in a theme, region or tag alone lists the matching ones, marked."""
+    publication = PublicationFactory(
+        title="Survey",
+        abstract="",
+        themes=[ThemeFactory(name="Demography"), ThemeFactory(name="Energy")],
+        regions=[RegionFactory(name="Caucasus")],
+        tags=["remittances", "labour"],
+    )
+    [hit] = search.search("caucasus OR remittances")[0:20]
+    assert hit.pk == publication.pk
+    assert hit.search_subjects == ["<mark>Caucasus</mark>", "<mark>remittances</mark>"]
+
+
+def test_search_subjects_empty_when_text_matched():
+    """Without a match in themes, regions or tags no subject is listed."""
+    PublicationFactory(
+        title="Survey", abstract="Tungsten.", themes=[ThemeFactory(name="Energy")], tags=["x1"]
+    )
+    [hit] = search.search("tungsten")[0:20]
+    assert hit.search_subjects == []
 
 
 # PDF text ------------------------------------------------------------------------
@@ -342,6 +434,30 @@ def test_search_page_shows_hits(client):
     assert "1 result for" in content
 
 
+def test_search_page_highlights_title_and_author(client):
+    """The card marks the matched words in its title link and in the author's link."""
+    author = AuthorFactory(given_name="Irina", family_name="Volkova")
+    publication = PublicationFactory(title="Migration report", abstract="", body="", authors=[author])
+    content = client.get(reverse("search"), {"q": "migration volkova"}).content.decode()
+    assert f'<a href="{publication.get_absolute_url()}"><mark>Migration</mark> report</a>' in content
+    assert f'<a href="{author.get_absolute_url()}">Irina <mark>Volkova</mark></a>' in content
+
+
+def test_search_page_hostile_title_escaped(client):
+    """A hostile title is escaped on the results page, with the matched word marked."""
+    PublicationFactory(title='<script>alert("x")</script> Sanctions', abstract="")
+    content = client.get(reverse("search"), {"q": "sanctions"}).content.decode()
+    assert "<script>alert" not in content
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; <mark>Sanctions</mark>" in content
+
+
+def test_search_page_lists_matching_subjects(client):
+    """A hit found by its tag says so on its card."""
+    PublicationFactory(title="Survey", abstract="", tags=["remittances"])
+    content = client.get(reverse("search"), {"q": "remittances"}).content.decode()
+    assert '<p class="search-subjects">Filed under <mark>remittances</mark></p>' in content
+
+
 def test_search_page_matches_authors_themes_regions(client):
     """Authors, themes and regions named like the query are listed with links."""
     author = AuthorFactory(given_name="Irina", family_name="Volkova")
@@ -355,12 +471,14 @@ def test_search_page_matches_authors_themes_regions(client):
 def test_search_page_facet_links_narrow(client):
     """A facet link narrows the results and can be removed again."""
     asia = RegionFactory(name="Asia", slug="asia")
-    PublicationFactory(title="Gas one", regions=[asia])
-    PublicationFactory(title="Gas two")
+    one = PublicationFactory(title="Gas one", regions=[asia])
+    two = PublicationFactory(title="Gas two")
     response = client.get(reverse("search"), {"q": "gas", "region": "asia"})
     content = response.content.decode()
-    assert "Gas one" in content
-    assert "Gas two" not in content
+    assert "<mark>Gas</mark> one" in content
+    assert one.get_absolute_url() in content
+    assert "<mark>Gas</mark> two" not in content
+    assert two.get_absolute_url() not in content
     assert 'href="?q=gas" class="facet-selected"' in content
 
 
@@ -392,7 +510,7 @@ def test_search_page_bad_page_number(client, page):
     PublicationFactory(title="Drought study")
     response = client.get(reverse("search"), {"q": "drought", "page": page})
     assert response.status_code == HTTPStatus.OK
-    assert "Drought study" in response.content.decode()
+    assert "<mark>Drought</mark> study" in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -455,6 +573,11 @@ def test_search_page_query_count_constant(client, django_assert_max_num_queries,
             tags=["gas"],
         )
     search.flush_pending()
+    # The first search of a content version also reads the facet index (three queries).
+    with django_assert_max_num_queries(13):
+        response = client.get(reverse("search"), {"q": "gas study", "theme": theme.slug})
+    assert len(response.context["publications"]) == min(size, 20)
+    cache.clear()  # every count and ranking computed again; the facet index is kept
     with django_assert_max_num_queries(10):
         response = client.get(reverse("search"), {"q": "gas study", "theme": theme.slug})
     assert len(response.context["publications"]) == min(size, 20)
