@@ -11,6 +11,7 @@ import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware
 from django.urls import reverse
 
+from publications.citations import CSL_TYPES
 from publications.models import Publication
 from tests.factories import AuthorFactory, PublicationFactory, ThemeFactory
 
@@ -140,6 +141,37 @@ def test_csl_json_article_fields(client, article):
     assert item["DOI"] == "10.1234/jep.2021.12"
     assert item["abstract"] == ABSTRACT
     assert item["language"] == "ru"
+
+
+def test_csl_json_article_url_and_keywords(client, article):
+    """The CSL-JSON item carries the page's absolute URL and the tags as a comma-separated ``keyword``."""
+    (item,) = json.loads(_download(client, article, "json").content)
+    assert item["URL"] == "http://testserver/publications/trade-security-revisited/"
+    assert item["keyword"] == "security, trade, Центральная Азия"
+
+
+@pytest.mark.parametrize(
+    ("kind", "csl_type", "genre"),
+    [
+        (Publication.Kind.ARTICLE, "article-journal", None),
+        (Publication.Kind.REPORT, "report", None),
+        (Publication.Kind.WORKING_PAPER, "report", "Working paper"),
+        (Publication.Kind.BLOG_POST, "post-weblog", None),
+        (Publication.Kind.BOOK, "book", None),
+        (Publication.Kind.COMMENTARY, "article", "Commentary"),
+    ],
+)
+def test_csl_json_type_per_kind(client, kind, csl_type, genre):
+    """Each kind gets its CSL item type (and a ``genre`` where the type is shared)."""
+    publication = PublicationFactory(kind=kind)
+    (item,) = json.loads(_download(client, publication, "json").content)
+    assert item["type"] == csl_type
+    assert item.get("genre") == genre
+
+
+def test_csl_json_type_covers_every_kind():
+    """No kind falls back to the default CSL type unnoticed: each has an explicit mapping."""
+    assert set(CSL_TYPES) == set(Publication.Kind.values)
 
 
 def test_export_attachment_filename(client, article):

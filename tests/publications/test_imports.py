@@ -522,3 +522,53 @@ def test_admin_import_preview_shows_warnings(staff_client):
     page = response.content.decode()
     assert "Warning, <strong>authors</strong>: 2 authors are named “John Smith”" in page
     assert "Confirm import" in page
+
+
+# Skipping invalid rows on the admin page; all or nothing ----------------------------
+
+BAD_ROW = "bad-1,novel,No kind,,,,2021,,,,,,,,,\n"
+
+
+def test_admin_import_skip_invalid_imports_valid_rows_and_lists_skipped(staff_client):
+    """With "skip invalid rows" checked, the valid rows are imported and the skipped one is listed."""
+    url = reverse("admin:publications_publication_import")
+    upload = SimpleUploadedFile("index.csv", (CSV_HEADER + CSV_ROWS + BAD_ROW).encode())
+    response = staff_client.post(url, {"file": upload, "skip_invalid": "on"})
+    page = response.content.decode()
+    assert "Would create 2, would update 0, skipped 1 invalid row(s)." in page
+    assert Publication.objects.count() == 0
+    confirm = response.context["confirm"]
+    assert confirm["skip_invalid"] is True
+    response = staff_client.post(
+        url, {"confirm": "1", "token": confirm["token"], "format": "csv", "skip_invalid": "on"}
+    )
+    page = response.content.decode()
+    assert "Import finished" in page
+    assert "Created 2, updated 0, skipped 1 invalid row(s)." in page
+    assert '<tr class="import-skipped">' in page
+    assert "Unknown kind “novel”" in page
+    assert sorted(Publication.objects.values_list("source_key", flat=True)) == ["energy-2019", "water-2020"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_failure_mid_write_rolls_back(monkeypatch):
+    """An error while writing the 3rd row leaves nothing stored: no publication, author or organization."""
+    from authors.models import Organization
+    from publications import imports
+
+    original, calls = imports._save, []
+
+    def failing_save(plan, writer):
+        calls.append(plan.row.number)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return original(plan, writer)
+
+    monkeypatch.setattr(imports, "_save", failing_save)
+    third = 'fuel-2018,report,Fuel,"Doe, Jane",,,2018,,,,,,,,en,\n'
+    with pytest.raises(RuntimeError, match="disk full"):
+        _import(CSV_HEADER + CSV_ROWS + third)
+    assert calls == [2, 3, 4]
+    assert Publication.objects.count() == 0
+    assert Author.objects.count() == 0
+    assert Organization.objects.count() == 0
