@@ -41,6 +41,11 @@ def add_publications(count: int, *, theme, region, author) -> None:
             tags=["energy", f"tag-{n}"],
         )
         ReferenceFactory.create_batch(2, publication=publication)
+        # Cards show the cover, else the PDF thumbnail: some have either, some both, some none.
+        Publication.objects.filter(pk=publication.pk).update(
+            cover_image="publications/covers/c.jpg" if n % 3 == 0 else "",
+            pdf_thumbnail="publications/thumbs/t.png" if n % 2 == 0 else "",
+        )
 
 
 def page_urls(theme, region, author, publication) -> dict[str, str]:
