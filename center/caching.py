@@ -25,6 +25,7 @@ public views under that version; :func:`cached` caches any computed value
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fnmatch
 import hashlib
@@ -346,6 +347,15 @@ class CachedCountPaginator(Paginator):
 
 # Whole pages -----------------------------------------------------------------
 
+# Entries are (version, status, headers, content, nonce); anything else is an old format.
+ENTRY_LENGTH = 5
+CSP_HEADERS = {"content-security-policy", "content-security-policy-report-only"}
+
+
+def _make_nonce() -> str:
+    """A nonce as django-csp makes them (16 random bytes, base64)."""
+    return base64.b64encode(os.urandom(16)).decode("ascii")
+
 
 class PublicPageCacheMiddleware:
     """Serve anonymous GET/HEAD requests of the public views from the cache.
@@ -367,24 +377,45 @@ class PublicPageCacheMiddleware:
     def __call__(self, request):
         if not self._cacheable_request(request):
             return self.get_response(request)
-        # Entries are (version, status, headers, content): one lookup fetches the version and
-        # the entry together, and an entry of an older version is simply overwritten.
+        # One lookup fetches the version and the entry together; an entry of an older
+        # version is simply overwritten.
         key = self._key(request)
         version, entry = _version_and(key)
-        if entry is not None and entry[0] == version:
-            _, status, headers, content = entry
-            response = HttpResponse(content, status=status)
-            for name, value in headers:
-                response.headers[name] = value
-            response["X-Cache"] = "hit"
-            return response
+        if entry is not None and entry[0] == version and len(entry) == ENTRY_LENGTH:
+            return self._replay(entry)
         response = self.get_response(request)
         if request.method == "GET" and self._cacheable_response(response):
+            # The CSP nonce this response used (django-csp sets ``_csp_nonce`` once it is read):
+            # each hit swaps it for a fresh one, so no two visitors ever share a nonce.
+            nonce = getattr(request, "_csp_nonce", None)
+            nonce = nonce if isinstance(nonce, str) and nonce else ""
             if not response.has_header("ETag"):
                 set_response_etag(response)
-            entry = (version, response.status_code, list(response.headers.items()), response.content)
+                if nonce:
+                    # Hits differ by their nonce only: the same page, not the same bytes.
+                    response["ETag"] = "W/" + response["ETag"]
+            entry = (version, response.status_code, list(response.headers.items()), response.content, nonce)
             cache.set(key, entry, timeout=settings.PAGE_CACHE_SECONDS)
             response["X-Cache"] = "miss"
+        return response
+
+    @staticmethod
+    def _replay(entry: tuple) -> HttpResponse:
+        """A stored response, with a fresh CSP nonce in its body and header if it used one.
+
+        The stored nonce is 128 random bits, so replacing its every occurrence
+        touches nothing else, and no one can plant it in content beforehand.
+        """
+        _, status, headers, content, old_nonce = entry
+        new_nonce = _make_nonce() if old_nonce else ""
+        if old_nonce:
+            content = content.replace(old_nonce.encode("ascii"), new_nonce.encode("ascii"))
+        response = HttpResponse(content, status=status)
+        for name, value in headers:
+            if old_nonce and name.lower() in CSP_HEADERS:
+                value = value.replace(old_nonce, new_nonce)
+            response.headers[name] = value
+        response["X-Cache"] = "hit"
         return response
 
     def _cacheable_request(self, request) -> bool:

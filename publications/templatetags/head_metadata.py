@@ -38,7 +38,9 @@ def json_ld(context, data) -> str:
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES)
     request = context.get("request")
     nonce = getattr(request, "csp_nonce", None) if request is not None else None
-    if nonce:
+    # django-csp's lazy nonce is falsy until read: test for presence, then read it (which
+    # also puts it in the header).
+    if nonce is not None:
         return format_html(
             '<script type="application/ld+json" nonce="{}">{}</script>', str(nonce), mark_safe(text)
         )

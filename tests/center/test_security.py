@@ -95,17 +95,35 @@ def test_csp_strict_on_home(client):
             assert value in ("'self'", "'none'", "data:") or value.startswith("'nonce-"), (name, value)
 
 
-@pytest.mark.django_db
-def test_csp_nonce_matches_scripts(client):
-    """Every <script> on the home page carries the nonce the CSP header announces (or none at all)."""
-    response = client.get("/")
-    html = response.content.decode()
-    nonces = [v for v in _csp_directives(response)["script-src"] if v.startswith("'nonce-")]
-    for tag in re.findall(r"<script\b[^>]*>", html):
+def _header_nonce(response) -> str:
+    """The nonce the CSP header announces for scripts (empty if none)."""
+    nonces = [v[7:-1] for v in _csp_directives(response)["script-src"] if v.startswith("'nonce-")]
+    assert len(nonces) <= 1, nonces
+    return nonces[0] if nonces else ""
+
+
+def _script_nonces(response) -> list[str]:
+    return re.findall(r'<script\b[^>]*\bnonce="([^"]*)"', response.content.decode())
+
+
+def _assert_scripts_match_header(response) -> None:
+    nonce = _header_nonce(response)
+    for tag in re.findall(r"<script\b[^>]*>", response.content.decode()):
         if "src=" in tag and "nonce=" not in tag:
             continue  # same-origin file: allowed by 'self'
-        assert nonces, tag
-        assert f'nonce="{nonces[0][7:-1]}"' in tag, tag
+        assert nonce, tag
+        assert f'nonce="{nonce}"' in tag, tag
+
+
+@pytest.mark.django_db
+def test_csp_nonce_matches_scripts(client):
+    """Every <script> of a publication page (JSON-LD included) carries the nonce the CSP header announces."""
+    from tests.factories import PublicationFactory
+
+    response = client.get(PublicationFactory().get_absolute_url())
+    assert response.status_code == HTTPStatus.OK
+    assert _script_nonces(response), "the publication page has a nonce'd script to check"
+    _assert_scripts_match_header(response)
 
 
 @pytest.mark.django_db
@@ -138,10 +156,38 @@ def test_security_headers_on_cached_page(client):
     """A page served from the page cache keeps the security headers and gets a fresh request id."""
     first = client.get("/")
     second = client.get("/")
-    assert second.get("X-Cache") in ("hit", None)
-    assert second["Content-Security-Policy"] == first["Content-Security-Policy"]
+    assert second["X-Cache"] == "hit"
+    assert "Content-Security-Policy" in second
+    assert second["X-Content-Type-Options"] == "nosniff"
     assert "Permissions-Policy" in second
     assert second["X-Request-ID"] != first["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_csp_nonce_fresh_on_each_cached_hit(client):
+    """Two hits of a cached page carry different nonces, each matching its own <script nonce>."""
+    from tests.factories import PublicationFactory
+
+    url = PublicationFactory().get_absolute_url()
+    miss, first, second = client.get(url), client.get(url), client.get(url)
+    assert [miss["X-Cache"], first["X-Cache"], second["X-Cache"]] == ["miss", "hit", "hit"]
+    nonces = [_header_nonce(response) for response in (miss, first, second)]
+    assert all(nonces), nonces
+    assert len(set(nonces)) == 3, nonces
+    for response, nonce in zip((miss, first, second), nonces, strict=True):
+        assert set(_script_nonces(response)) == {nonce}
+        _assert_scripts_match_header(response)
+
+
+@pytest.mark.django_db
+def test_csp_nonce_cached_page_still_revalidates(client):
+    """A cached page whose nonce changes per hit still answers If-None-Match with 304."""
+    from tests.factories import PublicationFactory
+
+    url = PublicationFactory().get_absolute_url()
+    etag = client.get(url)["ETag"]
+    assert client.get(url)["ETag"] == etag
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == HTTPStatus.NOT_MODIFIED
 
 
 @pytest.mark.django_db
