@@ -110,22 +110,32 @@ def keywords(publication: Publication) -> list[str]:
     return sorted(tag.name for tag in publication.tags.all())
 
 
+def _csl_name(author, *, full: bool) -> dict:
+    """A CSL name; ``full`` adds the ORCID and affiliation as Crossref's CSL-JSON writes them."""
+    if author.given_name:
+        name = {"family": author.family_name, "given": author.given_name}
+    else:
+        name = {"literal": author.family_name}
+    if full:
+        if author.orcid:
+            name["ORCID"] = f"https://orcid.org/{author.orcid}"
+        if author.organization_id:
+            name["affiliation"] = [{"name": author.organization.name}]
+    return name
+
+
 def csl_item(publication: Publication, *, base_url: str | None = None, full: bool = True) -> dict:
     """The publication as a CSL-JSON item.
 
     ``full=False`` leaves out what formatted citations never show (abstract,
-    keywords), so they need no tag query.
+    keywords, the authors' ORCIDs and affiliations), so they need no tag or
+    organization query.
     """
     item: dict = {
         "id": publication.slug,
         "type": CSL_TYPES.get(publication.kind, "report"),
         "title": full_title(publication),
-        "author": [
-            {"family": author.family_name, "given": author.given_name}
-            if author.given_name
-            else {"literal": author.family_name}
-            for author in ordered_authors(publication)
-        ],
+        "author": [_csl_name(author, full=full) for author in ordered_authors(publication)],
         "URL": publication_url(publication, base_url),
         "language": publication.language,
     }

@@ -636,6 +636,15 @@ CSL_KINDS = {
 }
 
 
+def _csl_affiliation(value) -> str:
+    """The first affiliation's name: Crossref writes ``[{"name": …}]``, others a string or strings."""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = value.get("name", "")
+    return " ".join(str(value or "").split())[:255]
+
+
 def _parse_csl_json(text: str) -> list[Record]:
     try:
         data = json.loads(text)
@@ -664,7 +673,14 @@ def _parse_csl_json(text: str) -> list[Record]:
                 continue
             family = str(name.get("family") or name.get("literal") or "").strip()
             if family:
-                record.authors.append(AuthorRecord(family=family, given=str(name.get("given", "")).strip()))
+                record.authors.append(
+                    AuthorRecord(
+                        family=family,
+                        given=str(name.get("given", "")).strip(),
+                        orcid=str(name.get("ORCID") or "").strip(),
+                        organization=_csl_affiliation(name.get("affiliation")),
+                    )
+                )
         issued = item.get("issued") or {}
         parts = (issued.get("date-parts") or [[]])[0] if isinstance(issued, dict) else []
         if parts:

@@ -127,9 +127,19 @@ def test_csl_json_article_fields(client, article):
     (item,) = json.loads(text)
     assert item["type"] == "article-journal"
     assert item["title"] == TITLE
+    second = article.authorships.get(position=2).author
     assert item["author"] == [
-        {"family": "Петрова", "given": "Анна"},
-        {"family": "Müller-Lüdenscheidt", "given": "Jörg"},
+        {
+            "family": "Петрова",
+            "given": "Анна",
+            "ORCID": "https://orcid.org/0000-0002-1825-0097",
+            "affiliation": [{"name": "Институт экономики РАН"}],
+        },
+        {
+            "family": "Müller-Lüdenscheidt",
+            "given": "Jörg",
+            "affiliation": [{"name": second.organization.name}],
+        },
     ]
     assert item["issued"] == {"date-parts": [[2021, 5, 3]]}
     assert (item["container-title"], item["volume"], item["issue"], item["page"]) == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from io import StringIO
 
@@ -572,3 +573,56 @@ def test_import_failure_mid_write_rolls_back(monkeypatch):
     assert Publication.objects.count() == 0
     assert Author.objects.count() == 0
     assert Organization.objects.count() == 0
+
+
+# ORCID and affiliation where the format carries them (CSL-JSON) ------------------
+
+
+def test_round_trip_csl_json_keeps_orcid_and_affiliation(article):
+    """CSL-JSON export → import into an empty database restores each author's ORCID and organization."""
+    from authors.models import Organization
+
+    text = export(for_export(Publication.objects.filter(pk=article.pk)), "json")
+    second_organization = article.authorships.get(position=2).author.organization.name
+    Publication.objects.all().delete()
+    Author.objects.all().delete()
+    Organization.objects.all().delete()
+    assert _import(text, "json").created == 1
+    authors = [a.author for a in Publication.objects.get().authorships.order_by("position")]
+    assert [(a.family_name, a.orcid) for a in authors] == [
+        ("Петрова", "0000-0002-1825-0097"),
+        ("Müller-Lüdenscheidt", ""),
+    ]
+    assert [a.organization.name for a in authors] == ["Институт экономики РАН", second_organization]
+
+
+def test_import_csl_json_crossref_author_orcid_and_affiliation():
+    """A Crossref-style CSL-JSON author (``ORCID`` URL, ``affiliation`` list) gets both."""
+    item = {
+        "id": "x",
+        "type": "article-journal",
+        "title": "Caspian",
+        "issued": {"date-parts": [[2020]]},
+        "author": [
+            {
+                "given": "Anna",
+                "family": "Petrova",
+                "ORCID": "http://orcid.org/0000-0002-1825-0097",
+                "affiliation": [{"name": "Uni Wien"}],
+            }
+        ],
+    }
+    assert _import(json.dumps([item]), "json").committed
+    author = Author.objects.get()
+    assert (author.orcid, author.organization.name) == ("0000-0002-1825-0097", "Uni Wien")
+
+
+def test_import_csl_json_orcid_matches_existing_author():
+    """An ORCID read from CSL-JSON finds the existing author, whatever the spelling of the name."""
+    author = AuthorFactory(given_name="A.", family_name="Petrova", orcid="0000-0002-1825-0097")
+    text = (
+        '[{"id": "x", "type": "report", "title": "T", "issued": {"date-parts": [[2020]]}, '
+        '"author": [{"given": "Anna", "family": "Petrova", "ORCID": "https://orcid.org/0000-0002-1825-0097"}]}]'
+    )
+    _import(text, "json")
+    assert [a.author for a in Publication.objects.get().authorships.all()] == [author]
