@@ -190,6 +190,9 @@ REACTION_RATE_WINDOW = env.int("REACTION_RATE_WINDOW", default=600)
 # Answers served from the page cache cost nothing and are not counted.
 SEARCH_RATE_LIMIT = env.int("SEARCH_RATE_LIMIT", default=60)
 SEARCH_RATE_WINDOW = env.int("SEARCH_RATE_WINDOW", default=60)
+# Searches matching more publications than this are ordered in tiers (every word in the title,
+# authors or subjects; some words there; the rest; newest first in each) instead of scored one by one.
+SEARCH_EXACT_RANK_LIMIT = env.int("SEARCH_EXACT_RANK_LIMIT", default=2000)
 # Crossref deposit XML (admin action "Export Crossref deposit XML"): the depositor and registrant.
 CROSSREF_DEPOSITOR_NAME = env.str("CROSSREF_DEPOSITOR_NAME", default=SITE_NAME)
 CROSSREF_DEPOSITOR_EMAIL = env.str("CROSSREF_DEPOSITOR_EMAIL", default="doi@localhost")

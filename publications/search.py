@@ -36,12 +36,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
 
 from center import caching
+from publications import facet_index
 from publications.models import Authorship, Publication, Region, SearchDocument, Theme
 
 FTS_TABLE = "publications_search_fts"
@@ -117,6 +120,14 @@ class ParsedQuery:
         parts = [" OR ".join(term.websearch() for term in group) for group in self.groups]
         parts += [f"-{term.websearch()}" for term in self.excluded]
         return " ".join(parts)
+
+    def every_word(self) -> ParsedQuery:
+        """The words and phrases looked for, all required, without the exclusions."""
+        return ParsedQuery(self.groups)
+
+    def any_word(self) -> ParsedQuery:
+        """Any one of the words and phrases looked for."""
+        return ParsedQuery((tuple(term for group in self.groups for term in group),))
 
     def fts5(self) -> str:
         """The query in FTS5 syntax: every term quoted."""
@@ -396,11 +407,28 @@ class _PostgreSQL:
     def rank_expression(self) -> tuple[str, list]:
         return f"ts_rank('{PG_WEIGHTS}', d.vector, websearch_to_tsquery('{PG_CONFIG}', %s))", []
 
-    def year_expression(self) -> str:
-        return "EXTRACT(YEAR FROM p.published_at AT TIME ZONE 'UTC')::int"
+    def matched_ids(self, query: ParsedQuery) -> np.ndarray:
+        """Ids of every publication matching ``query`` (visible or not), from the GIN index alone."""
+        return self._ids("vector", query)
 
-    # The planner picks the join order itself.
-    facet_join = "JOIN"
+    def head_ids(self, query: ParsedQuery) -> np.ndarray:
+        """Ids of the publications matching ``query`` in their title, authors or subjects (A and B)."""
+        return self._ids("ts_filter(vector, '{a,b}')", query)
+
+    def _ids(self, vector: str, query: ParsedQuery) -> np.ndarray:
+        sql = (
+            f"SELECT string_agg(publication_id::text, ',') FROM {self.table} "  # noqa: S608
+            f"WHERE {vector} @@ websearch_to_tsquery('{PG_CONFIG}', %s)"
+        )
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            # For a common word the planner prefers a sequential scan, which reads every
+            # vector; the GIN indexes (search_document_vector, search_document_head)
+            # answer without reading any.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(sql, [query.websearch()])
+            text = cursor.fetchone()[0]
+            cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
+        return facet_index.parse_ids(text)
 
     def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
         options = f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=35, MinWords=15'
@@ -480,11 +508,19 @@ class _SQLite:
         # bm25() is better when lower; negated so both engines sort descending.
         return f"-bm25({FTS_TABLE}, {weights})", []
 
-    def year_expression(self) -> str:
-        return "CAST(substr(p.published_at, 1, 4) AS integer)"
+    def matched_ids(self, query: ParsedQuery) -> np.ndarray:
+        """Ids of every publication matching ``query`` (visible or not)."""
+        return self._ids(query.fts5())
 
-    # SQLite would otherwise scan the whole link table and probe the matches.
-    facet_join = "CROSS JOIN"
+    def head_ids(self, query: ParsedQuery) -> np.ndarray:
+        """Ids of the publications matching ``query`` in their title, authors or subjects."""
+        return self._ids(f"{{title people}} : ({query.fts5()})")
+
+    def _ids(self, expression: str) -> np.ndarray:
+        # One string rather than a row per match: 90,000 rows would cost more to fetch than to find.
+        sql = f"SELECT group_concat(rowid) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+        rows = self.run(sql, [expression])
+        return facet_index.parse_ids(rows[0][0] if rows else None)
 
     def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
         ids = list(texts)
@@ -698,42 +734,36 @@ def _visible_where(filters: Filters) -> tuple[str, list]:
     return " AND ".join(conditions), params
 
 
-def _facets(engine, base_sql: str, base_params: list, filters: Filters) -> tuple[int, dict]:
-    """Total and facet counts of the matched set: one query, one GROUP BY per facet, top N each."""
-    themes = Publication.themes.through._meta.db_table
-    regions = Publication.regions.through._meta.db_table
-    year = engine.year_expression()
-    sql = f"""
-        WITH m AS MATERIALIZED (SELECT p.id, p.kind, {year} AS year {base_sql})
-        SELECT 'kind', kind, '', COUNT(*) FROM m GROUP BY kind
-        UNION ALL
-        SELECT * FROM (SELECT 'year', CAST(year AS text), '', COUNT(*) AS n FROM m
-                       GROUP BY year ORDER BY year DESC LIMIT 40) y
-        UNION ALL
-        SELECT * FROM (SELECT 'theme', x.slug, x.name, COUNT(*) AS n FROM m
-                         {engine.facet_join} {themes} t ON t.publication_id = m.id
-                         JOIN {Theme._meta.db_table} x ON x.id = t.theme_id
-                        GROUP BY x.slug, x.name ORDER BY n DESC, x.name LIMIT {FACET_LIMIT}) t
-        UNION ALL
-        SELECT * FROM (SELECT 'region', x.slug, x.name, COUNT(*) AS n FROM m
-                         {engine.facet_join} {regions} r ON r.publication_id = m.id
-                         JOIN {Region._meta.db_table} x ON x.id = r.region_id
-                        GROUP BY x.slug, x.name ORDER BY n DESC, x.name LIMIT {FACET_LIMIT}) r
-    """  # noqa: S608
+def _matches(engine, result: SearchResult) -> tuple[facet_index.FacetIndex, np.ndarray]:
+    """The visible matches of ``result``'s query and filters, as a mask over the facet index."""
+    index = facet_index.current()
+    return index, index.narrow(index.mask(engine.matched_ids(result.query)), result.filters)
+
+
+def _facets(engine, result: SearchResult) -> tuple[int, dict]:
+    """Total and facet counts of the matched set: counted in memory, whatever its size."""
+    index, mask = _matches(engine, result)
+    selected = result.filters.as_dict()
+    labels = dict(Publication.Kind.choices)
     facets: dict[str, list[FacetValue]] = {"kind": [], "theme": [], "region": [], "year": []}
-    kinds = dict(Publication.Kind.choices)
-    selected = filters.as_dict()
-    total = 0
-    for name, key, label, count in engine.run(sql, base_params):
-        key = str(key)
-        if name == "kind":
-            total += count
-            label = kinds.get(key, key)
-        elif name == "year":
-            label = key
-        facets[name].append(FacetValue(key, label, count, selected.get(name) == key))
-    facets["kind"].sort(key=lambda value: -value.count)
-    return total, facets
+
+    kinds = np.bincount(index.kind[mask], minlength=len(index.kinds))
+    for code in sorted(np.flatnonzero(kinds), key=lambda code: -kinds[code]):
+        kind = index.kinds[code]
+        label = labels.get(kind, kind)
+        facets["kind"].append(FacetValue(kind, label, int(kinds[code]), selected.get("kind") == kind))
+
+    years, counts = np.unique(index.year[mask], return_counts=True)
+    for year, count in list(zip(years.tolist(), counts.tolist(), strict=True))[::-1][:40]:
+        facets["year"].append(FacetValue(str(year), str(year), count, selected.get("year") == str(year)))
+
+    for name, links in (("theme", index.themes), ("region", index.regions)):
+        counts = links.counts(mask)
+        codes = sorted(np.flatnonzero(counts), key=lambda code: (-counts[code], links.labels[code]))
+        for code in codes[:FACET_LIMIT]:
+            key, label = links.keys[code], links.labels[code]
+            facets[name].append(FacetValue(key, label, int(counts[code]), selected.get(name) == key))
+    return int(mask.sum()), facets
 
 
 def search(
@@ -757,7 +787,7 @@ def search(
     result._base = (base_sql, base_params)
     # Counted once per query, filters and content version (pages 2, 3… and the other sort reuse it).
     result.total, result.facets = caching.cached(
-        f"search:facets:{result.cache_key}", lambda: _facets(engine, base_sql, base_params, filters)
+        f"search:facets:{result.cache_key}", lambda: _facets(engine, result)
     )
     return result
 
@@ -765,6 +795,10 @@ def search(
 def _ranked(result: SearchResult) -> list[tuple[int, float]]:
     """(id, rank) of the best ``MAX_RESULTS`` hits, in the result's order."""
     engine = _engine()
+    if result.total > settings.SEARCH_EXACT_RANK_LIMIT:
+        return caching.cached(
+            f"search:tiers:{result.sort}:{result.cache_key}", lambda: _ranked_in_tiers(engine, result)
+        )
     base_sql, base_params = result._base
     rank_sql, _ = engine.rank_expression()
     rank_params = [result.query.websearch()] if engine.vendor == "postgresql" else []
@@ -779,6 +813,30 @@ def _ranked(result: SearchResult) -> list[tuple[int, float]]:
         f"search:ranked:{result.sort}:{result.cache_key}",
         lambda: [(pk, float(rank or 0)) for pk, rank in engine.run(sql, [*rank_params, *base_params])],
     )
+
+
+def _ranked_in_tiers(engine, result: SearchResult) -> list[tuple[int, float]]:
+    """The order of a large result set, without scoring every match.
+
+    Publications matching every word in their title, authors or subjects come
+    first, then those matching some of the words there, then the rest; newest
+    first within each tier (``sort=date``: newest first throughout). The rank
+    reported is the tier: 3, 2 or 1.
+    """
+    index, mask = _matches(engine, result)
+    if result.sort == "date":
+        return [(int(pk), 1.0) for pk in index.newest(mask, MAX_RESULTS)]
+    every = mask & index.mask(engine.head_ids(result.query.every_word()))
+    some = mask & ~every
+    if len(result.query.words) > 1:
+        some &= index.mask(engine.head_ids(result.query.any_word()))
+    else:
+        some[:] = False
+    rest = mask & ~every & ~some
+    ranked: list[tuple[int, float]] = []
+    for tier, members in ((3.0, every), (2.0, some), (1.0, rest)):
+        ranked += [(int(pk), tier) for pk in index.newest(members, MAX_RESULTS - len(ranked))]
+    return ranked
 
 
 def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:

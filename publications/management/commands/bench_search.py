@@ -81,10 +81,10 @@ class Command(BaseCommand):
     @staticmethod
     def _vocabulary(rng: random.Random) -> list[str]:
         """Distinct words of a sample of titles and abstracts (as visitors would type them)."""
-        last = Publication.objects.order_by("-pk").values_list("pk", flat=True).first()
-        if not last:
+        ids = list(Publication.objects.order_by("pk").values_list("pk", flat=True))
+        if not ids:
             return []
-        picks = sorted({rng.randint(1, last) for _ in range(300)})
+        picks = rng.sample(ids, min(300, len(ids)))
         rows = Publication.objects.filter(pk__in=picks).values_list("title", "abstract")
         words = set()
         for title, abstract in rows:
