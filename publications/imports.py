@@ -190,6 +190,9 @@ class ImportReport:
             text += f", {self.unchanged} unchanged"
         if invalid:
             text += f", skipped {invalid} invalid row(s)"
+        warned = sum(1 for row in self.rows if row.warnings and not row.errors)
+        if warned:
+            text += f"; {warned} row(s) with warnings"
         return text + "."
 
 
@@ -791,6 +794,14 @@ def _plan(records: list[Record], authors: _AuthorIndex) -> list[_Plan]:
             publication = Publication(slug=slug, source_key=record.key)
             if not (doi or record.key):
                 identities.append(f"slug:{slug}")
+            elif slug in by_slug and not error:
+                row.warnings.append(
+                    (
+                        "title",
+                        f"“{by_slug[slug]}” already has the slug “{slug}”: this row adds a new "
+                        "publication under a free slug (its DOI or key tells them apart).",
+                    )
+                )
         # Found by DOI or by our own slug (exports use it as the key): remember the key, so
         # the next import finds the publication even after its slug is edited.
         key_learned = bool(publication.pk and record.key and not publication.source_key)

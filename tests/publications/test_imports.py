@@ -404,6 +404,40 @@ def test_import_keyless_row_same_title_other_doi_creates_new():
     assert created.slug == "energy-outlook-2"
 
 
+def test_import_keyless_row_same_title_other_doi_warns_in_dry_run():
+    """The dry run warns that a row with a taken title will be a new publication under a free slug."""
+    PublicationFactory(title="Energy Outlook", slug="energy-outlook", doi="10.1234/old")
+    report = _import(KEYLESS_HEADER + 'report,Energy Outlook,"Smith, John",2020,10.1234/new\n', dry_run=True)
+    assert report.rows[0].action == "create"
+    assert "title: “Energy Outlook” already has the slug “energy-outlook”" in report.rows[0].warning_text
+    assert report.summary() == "Would create 1, would update 0; 1 row(s) with warnings."
+
+
+def test_import_key_whose_slug_is_taken_creates_new():
+    """A new key whose slug belongs to a publication with another source key creates a new publication."""
+    existing = PublicationFactory(slug="energy-2019", source_key="energy-2019-original", title="Old")
+    report = _import(CSV_HEADER + CSV_ROWS.splitlines()[1] + "\n")
+    assert report.created == 1
+    existing.refresh_from_db()
+    assert existing.title == "Old"
+    created = Publication.objects.get(source_key="energy-2019")
+    assert created.slug == "energy-2019-2"
+
+
+def test_import_two_keyless_rows_same_title_different_dois_both_created():
+    """Two keyless rows with one title but different DOIs are two publications, not a duplicate-row error."""
+    rows = (
+        'report,Energy Outlook,"Smith, John",2020,10.1234/a\n'
+        'report,Energy Outlook,"Smith, John",2021,10.1234/b\n'
+    )
+    report = _import(KEYLESS_HEADER + rows)
+    assert report.created == 2, [row.error_text for row in report.rows]
+    assert sorted(Publication.objects.values_list("slug", flat=True)) == [
+        "energy-outlook",
+        "energy-outlook-2",
+    ]
+
+
 def test_import_keyless_row_same_title_without_doi_rejected():
     """A row with neither key nor DOI whose title's slug is taken is a row error, not an update."""
     existing = PublicationFactory(title="Energy Outlook", slug="energy-outlook", doi="10.1234/old")
