@@ -670,6 +670,7 @@ class SearchResult:
     total: int = 0
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     _base: tuple[str, list] = ("", [])
+    _matches: tuple | None = None
 
     @property
     def cache_key(self) -> str:
@@ -735,9 +736,15 @@ def _visible_where(filters: Filters) -> tuple[str, list]:
 
 
 def _matches(engine, result: SearchResult) -> tuple[facet_index.FacetIndex, np.ndarray]:
-    """The visible matches of ``result``'s query and filters, as a mask over the facet index."""
+    """The visible matches of ``result``'s query and filters, as a mask over the facet index.
+
+    Kept on the result, so that counting and ordering in one request look them up once.
+    """
     index = facet_index.current()
-    return index, index.narrow(index.mask(engine.matched_ids(result.query)), result.filters)
+    if result._matches is None or result._matches[0] is not index:
+        mask = index.narrow(index.mask(engine.matched_ids(result.query)), result.filters)
+        result._matches = (index, mask)
+    return result._matches
 
 
 def _facets(engine, result: SearchResult) -> tuple[int, dict]:
