@@ -43,6 +43,9 @@ class CitationStyle:
     # is a British guide (single quotes, punctuation outside them) but its CSL
     # names no default locale, so Zotero would use the user's.
     locale: str | None = None
+    # Languages the style's own words suit ("Т.", "№", "С."); items in any other language
+    # use the style's Latin variant (see _LATIN_FIXES). Empty: one form for every item.
+    native_languages: tuple[str, ...] = ()
 
 
 CITATION_STYLES = (
@@ -50,7 +53,7 @@ CITATION_STYLES = (
     CitationStyle("chicago", "Chicago (author-date)", "chicago-author-date"),
     CitationStyle("mla", "MLA (9th edition)", "modern-language-association"),
     CitationStyle("harvard", "Harvard", "harvard-cite-them-right", locale="en-GB"),
-    CitationStyle("gost", "GOST R 7.0.5-2008", "gost-r-7-0-5-2008"),
+    CitationStyle("gost", "GOST R 7.0.5-2008", "gost-r-7-0-5-2008", native_languages=("ru",)),
 )
 
 # Publication kind -> CSL item type (and genre, where the type alone is ambiguous).
@@ -202,9 +205,32 @@ _CSL_FIXES = {
 }
 
 
-def _csl_source(csl_name: str) -> str | io.BytesIO:
+# 3. GOST R 7.0.5 gives volume, issue and pages in the language of the cited
+#    work ("Т. 12, № 3. С. 45–67." for a Russian article, "Vol. 12, no. 3.
+#    P. 45–67." for an English one); the CSL only knows the Russian words. Its
+#    Latin variant, used for items in any language but the native ones, uses
+#    the English abbreviations (customary in Russian reference lists).
+_LATIN_FIXES = {
+    "gost-r-7-0-5-2008": tuple(
+        (re.compile(re.escape(old)), new)
+        for old, new in (
+            ('prefix="Т. "', 'prefix="Vol. "'),
+            ('prefix="№ "', 'prefix="no. "'),
+            ('prefix="С. "', 'prefix="P. "'),
+            ('prefix=", с. "', 'prefix=", p. "'),
+            ('suffix=" с."', 'suffix=" p."'),
+            ("[Электронный ресурс]", "[Electronic resource]"),
+            (">и др.<", ">et al.<"),
+            (">под ред.<", ">ed. by<"),
+            (">дата обращения<", ">accessed<"),
+        )
+    ),
+}
+
+
+def _csl_source(csl_name: str, latin: bool = False) -> str | io.BytesIO:
     path = get_style_filepath(csl_name)
-    fixes = _CSL_FIXES.get(csl_name)
+    fixes = _CSL_FIXES.get(csl_name, ()) + (_LATIN_FIXES.get(csl_name, ()) if latin else ())
     if not fixes:
         return path
     text = Path(path).read_text(encoding="utf-8")
@@ -214,11 +240,11 @@ def _csl_source(csl_name: str) -> str | io.BytesIO:
 
 
 @memoize
-def _style(csl_name: str, locale: str | None = None) -> CitationStylesStyle:
-    return CitationStylesStyle(_csl_source(csl_name), locale=locale, validate=False)
+def _style(csl_name: str, locale: str | None = None, latin: bool = False) -> CitationStylesStyle:
+    return CitationStylesStyle(_csl_source(csl_name, latin), locale=locale, validate=False)
 
 
-# 3. It does not apply the locale's punctuation-in-quote option (American
+# 4. It does not apply the locale's punctuation-in-quote option (American
 #    usage: 'Title." ' rather than 'Title". '): done on the formatted text.
 _PUNCTUATION_AFTER_QUOTE = re.compile(r"”([.,])")
 _DOUBLED_PUNCTUATION = re.compile(r"([.?!])[.,]”")
@@ -251,7 +277,8 @@ _SMALL_CAPS = 'style="font-variant:small-caps;"'
 def format_citation(item: dict, style: CitationStyle) -> str:
     """One CSL-JSON item formatted in ``style`` as an HTML fragment (safe to mark safe)."""
     source = CiteProcJSON([_escaped(item)])
-    csl_style = _style(style.csl, style.locale)
+    latin = bool(style.native_languages) and item.get("language") not in style.native_languages
+    csl_style = _style(style.csl, style.locale, latin)
     with _lock:
         bibliography = CitationStylesBibliography(csl_style, source, formatter.html)
         bibliography.register(Citation([CitationItem(item["id"])]))

@@ -128,7 +128,8 @@ def test_publication_page_with_cyrillic_tag(client):
 # period inside the quotes), MLA 9 ("et al." from three authors, full given
 # name, period inside the quotes), Cite Them Right Harvard (initials, British
 # single quotes, "Available at:"), GOST R 7.0.5-2008 ("Place : Publisher,
-# Year"; no place, no colon; "Т. 12, № 3").
+# Year"; no place, no colon; volume, issue and pages in the article's language,
+# "Vol. 12, no. 3. P. 45–67." for an English one).
 ARTICLE_CITATIONS = {
     "apa": (
         "Петрова, А., Müller-Lüdenscheidt, J., &amp; Smith, J. (2021). Water and Energy: Café Exports. "
@@ -148,7 +149,7 @@ ARTICLE_CITATIONS = {
     ),
     "gost": (
         "Петрова А., Müller-Lüdenscheidt J., Smith J. Water and Energy: Café Exports "
-        "// Journal of Eurasian Policy. 2021. Т. 12, № 3. С. 45–67."
+        "// Journal of Eurasian Policy. 2021. Vol. 12, no. 3. P. 45–67."
     ),
 }
 REPORT_CITATIONS = {
@@ -233,3 +234,30 @@ def test_citation_mla_question_mark_title_takes_no_period(citation_site):
         authors=[_anna()],
     )
     assert "“Who Owns the Caspian?”" in _citations(publication)["mla"]
+
+
+def test_citation_gost_russian_article_uses_russian_abbreviations(citation_site):
+    """GOST gives a Russian article's volume, issue and pages as "Т.", "№" and "С."."""
+    publication = PublicationFactory(
+        title="Водная безопасность",
+        kind=Publication.Kind.ARTICLE,
+        published_at=timezone.make_aware(dt.datetime(2021, 5, 3, 12, 0)),
+        container_title="Вопросы экономики",
+        volume="12",
+        issue="3",
+        pages="45-67",
+        language="ru",
+        authors=[_anna()],
+    )
+    assert _citations(publication)["gost"] == (
+        "Петрова А. Водная безопасность // Вопросы экономики. 2021. Т. 12, № 3. С. 45–67."
+    )
+
+
+def test_citation_gost_english_many_authors_et_al(citation_site):
+    """GOST shortens four or more authors of an English work with "et al." (Russian: "и др.")."""
+    authors = [_anna()] + [AuthorFactory(given_name="John", family_name=f"Smith{n}") for n in range(3)]
+    english = PublicationFactory(kind=Publication.Kind.ARTICLE, language="en", authors=authors)
+    russian = PublicationFactory(kind=Publication.Kind.ARTICLE, language="ru", authors=authors)
+    assert _citations(english)["gost"].startswith("Петрова А. et al. ")
+    assert _citations(russian)["gost"].startswith("Петрова А. и др. ")
