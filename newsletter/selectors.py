@@ -6,11 +6,31 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, Value
 from django.utils import timezone
 
 from newsletter.models import Newsletter, Subscriber
 from publications.models import Publication
+
+
+def subscribe_topics() -> dict[str, list[tuple[int, str]]]:
+    """Themes and regions for the footer form of every page, as (id, name) pairs.
+
+    Computed once per content version (``center.caching.cached``): the footer
+    costs no query on a warm cache, and one (a UNION of both lists) on a cold one.
+    """
+    from center import caching
+    from publications.models import Region, Theme
+
+    def compute() -> dict[str, list[tuple[int, str]]]:
+        topics: dict[str, list[tuple[int, str]]] = {"themes": [], "regions": []}
+        themes = Theme.objects.order_by().annotate(kind=Value("themes")).values_list("kind", "pk", "name")
+        regions = Region.objects.order_by().annotate(kind=Value("regions")).values_list("kind", "pk", "name")
+        for kind, pk, name in themes.union(regions, all=True).order_by("kind", "name"):
+            topics[kind].append((pk, name))
+        return topics
+
+    return caching.cached("newsletter:subscribe-topics", compute)
 
 
 def subscriber_export(*, subscriber: Subscriber) -> dict:

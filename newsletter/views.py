@@ -40,7 +40,8 @@ def _render_subscribe(request, form, *, status=HTTPStatus.OK, notice=""):
     return render(
         request,
         "newsletter/subscribe.html",
-        {"form": form, "stamp": form_stamp(), "notice": notice},
+        # The page's own form offers the topics: the footer's copy of them would repeat it.
+        {"form": form, "stamp": form_stamp(), "notice": notice, "footer_without_topics": True},
         status=status,
     )
 
@@ -58,7 +59,14 @@ def index(request):
         return _render_subscribe(request, SubscribeForm())
     form = SubscribeForm(request.POST)
     if not _csrf_passes(request):
-        unbound = SubscribeForm(initial={"email": request.POST.get("email", "")[:254]})
+        unbound = SubscribeForm(
+            initial={
+                "email": request.POST.get("email", "")[:254],
+                "name": request.POST.get("name", "")[:200],
+                "themes": request.POST.getlist("themes")[:100],
+                "regions": request.POST.getlist("regions")[:100],
+            }
+        )
         return _render_subscribe(
             request, unbound, notice="Please check your details and press “Subscribe” once more."
         )
@@ -206,7 +214,7 @@ def manage(request, token: str):
     return render(
         request,
         "newsletter/manage.html",
-        {"form": form, "subscriber": subscriber, "token": token},
+        {"form": form, "subscriber": subscriber, "token": token, "footer_without_topics": True},
         status=status,
     )
 

@@ -46,3 +46,25 @@ def test_subscribe_confirm_unsubscribe(browser_page, live_server):
     page.wait_for_url(re.compile(r"/newsletter/unsubscribe/"))
     assert page.get_by_role("heading", name="You are unsubscribed").is_visible()
     assert Subscriber.objects.get().status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_footer_topics_chosen_in_browser(browser_page, live_server):
+    """The footer's folded "Choose topics" opens; the ticked theme and the name are stored."""
+    from tests.factories import ThemeFactory
+
+    ThemeFactory(name="Energy")
+    ThemeFactory(name="Security")
+    page = browser_page
+    page.goto(live_server.url + "/")
+    footer = page.locator("footer form.subscribe-form")
+    assert not footer.get_by_label("Energy").is_visible()  # folded away until asked for
+    footer.get_by_text("Choose topics").click()
+    footer.get_by_label("Energy").check()
+    footer.get_by_label("Email address").fill("reader@example.org")
+    footer.get_by_label("Name (optional)").fill("Maria")
+    footer.locator("input[name=consent]").check()
+    footer.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(re.compile(r"/newsletter/thanks/$"))
+    subscriber = Subscriber.objects.get()
+    assert subscriber.name == "Maria"
+    assert [theme.name for theme in subscriber.themes.all()] == ["Energy"]
