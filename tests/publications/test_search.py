@@ -416,6 +416,96 @@ def test_search_filters_narrow_results():
     assert titles("gas", filters=search.Filters(region="asia", year=2001)) == ["Gas one"]
 
 
+def at(year: int, month: int = 6) -> dt.datetime:
+    return dt.datetime(year, month, 15, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def faceted():
+    """Four "gas" hits and one miss, spread over kinds, themes, regions and years."""
+    energy = ThemeFactory(name="Energy", slug="energy")
+    water = ThemeFactory(name="Water", slug="water")
+    asia = RegionFactory(name="Asia", slug="asia")
+    europe = RegionFactory(name="Europe", slug="europe")
+    report, blog, article = Publication.Kind.REPORT, Publication.Kind.BLOG_POST, Publication.Kind.ARTICLE
+    PublicationFactory(title="Gas A", kind=report, themes=[energy], regions=[asia], published_at=at(2020))
+    PublicationFactory(title="Gas B", kind=blog, themes=[energy], regions=[europe], published_at=at(2021))
+    PublicationFactory(title="Gas C", kind=report, themes=[water], regions=[asia], published_at=at(2021, 3))
+    PublicationFactory(title="Gas D", kind=article, regions=[europe], published_at=at(2022))
+    PublicationFactory(title="Coal E", kind=report, themes=[energy], regions=[asia], published_at=at(2020))
+
+
+def facet_counts(result, name: str) -> set[tuple[str, int, bool]]:
+    return {(value.key, value.count, value.selected) for value in result.facets[name]}
+
+
+def test_search_narrow_by_kind_counts(faceted):
+    """kind= keeps that kind's hits; every facet counts the narrowed set, the kind shown selected."""
+    result = search.search("gas", filters=search.Filters(kind="report"))
+    assert sorted(titles("gas", filters=search.Filters(kind="report"))) == ["Gas A", "Gas C"]
+    assert result.total == 2
+    assert facet_counts(result, "kind") == {("report", 2, True)}
+    assert facet_counts(result, "theme") == {("energy", 1, False), ("water", 1, False)}
+    assert facet_counts(result, "region") == {("asia", 2, False)}
+    assert facet_counts(result, "year") == {("2020", 1, False), ("2021", 1, False)}
+
+
+def test_search_narrow_by_theme_counts(faceted):
+    """theme= keeps the hits on that theme; every facet counts the narrowed set."""
+    result = search.search("gas", filters=search.Filters(theme="energy"))
+    assert sorted(titles("gas", filters=search.Filters(theme="energy"))) == ["Gas A", "Gas B"]
+    assert result.total == 2
+    assert facet_counts(result, "kind") == {("report", 1, False), ("blog", 1, False)}
+    assert facet_counts(result, "theme") == {("energy", 2, True)}
+    assert facet_counts(result, "region") == {("asia", 1, False), ("europe", 1, False)}
+    assert facet_counts(result, "year") == {("2020", 1, False), ("2021", 1, False)}
+
+
+def test_search_narrow_by_region_counts(faceted):
+    """region= keeps the hits about that region; every facet counts the narrowed set."""
+    result = search.search("gas", filters=search.Filters(region="europe"))
+    assert sorted(titles("gas", filters=search.Filters(region="europe"))) == ["Gas B", "Gas D"]
+    assert result.total == 2
+    assert facet_counts(result, "kind") == {("blog", 1, False), ("article", 1, False)}
+    assert facet_counts(result, "theme") == {("energy", 1, False)}
+    assert facet_counts(result, "region") == {("europe", 2, True)}
+    assert facet_counts(result, "year") == {("2021", 1, False), ("2022", 1, False)}
+
+
+def test_search_narrow_by_year_counts(faceted):
+    """year= keeps that year's hits; every facet counts the narrowed set."""
+    result = search.search("gas", filters=search.Filters(year=2021))
+    assert sorted(titles("gas", filters=search.Filters(year=2021))) == ["Gas B", "Gas C"]
+    assert result.total == 2
+    assert facet_counts(result, "kind") == {("report", 1, False), ("blog", 1, False)}
+    assert facet_counts(result, "theme") == {("energy", 1, False), ("water", 1, False)}
+    assert facet_counts(result, "region") == {("asia", 1, False), ("europe", 1, False)}
+    assert facet_counts(result, "year") == {("2021", 2, True)}
+
+
+def test_search_unnarrowed_facet_counts(faceted):
+    """Without filters the facets count all hits, newest year first, and leave out the miss."""
+    result = search.search("gas")
+    assert result.total == 4
+    assert facet_counts(result, "kind") == {("report", 2, False), ("blog", 1, False), ("article", 1, False)}
+    assert facet_counts(result, "theme") == {("energy", 2, False), ("water", 1, False)}
+    assert facet_counts(result, "region") == {("asia", 2, False), ("europe", 2, False)}
+    assert [(value.key, value.count) for value in result.facets["year"]] == [
+        ("2022", 1),
+        ("2021", 2),
+        ("2020", 1),
+    ]
+
+
+def test_search_page_facet_counts_shown(client, faceted):
+    """The page shows each facet value with its count, narrowed by the selected filter."""
+    content = client.get(reverse("search"), {"q": "gas", "region": "asia"}).content.decode()
+    assert 'Report <span class="facet-count">(2)</span>' in content
+    assert 'Water <span class="facet-count">(1)</span>' in content
+    assert "Gas D" not in content
+    assert "2 results for" in content
+
+
 # The page ----------------------------------------------------------------------
 
 
@@ -459,6 +549,16 @@ def test_search_page_lists_matching_subjects(client):
     assert '<p class="search-subjects">Filed under <mark>remittances</mark></p>' in content
 
 
+def test_search_page_hit_shows_kind_and_date(client):
+    """A hit's card shows its kind's label and its date, machine-readable too."""
+    PublicationFactory(
+        title="Migration report", kind=Publication.Kind.WORKING_PAPER, published_at=at(2024, 3)
+    )
+    content = client.get(reverse("search"), {"q": "migration"}).content.decode()
+    assert '<span class="kind-label">Working paper</span>' in content
+    assert '<time datetime="2024-03-15">March 15, 2024</time>' in content
+
+
 def test_search_page_matches_authors_themes_regions(client):
     """Authors, themes and regions named like the query are listed with links."""
     author = AuthorFactory(given_name="Irina", family_name="Volkova")
@@ -467,6 +567,17 @@ def test_search_page_matches_authors_themes_regions(client):
     content = response.content.decode()
     assert author.get_absolute_url() in content
     assert theme.get_absolute_url() in content
+
+
+def test_search_page_lists_matching_regions(client):
+    """A region named like the query is listed at the top with a link, like authors and themes."""
+    region = RegionFactory(name="Central Asia", slug="central-asia")
+    RegionFactory(name="Europe", slug="europe")
+    content = client.get(reverse("search"), {"q": "central asia"}).content.decode()
+    matches = content[content.index('id="search-matches-heading"') : content.index('class="search-layout"')]
+    link = f'<a href="{region.get_absolute_url()}">Central Asia</a>'
+    assert f'{link} <span class="search-match-note">Region</span>' in matches
+    assert "Europe" not in matches
 
 
 def test_search_page_facet_links_narrow(client):
