@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside the CSP middleware: a full disk gives a clean 503 page with the usual headers.
+    "center.storage.StorageFullMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -259,7 +261,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads appear complete or not at all (center/storage.py).
+    "default": {"BACKEND": "center.storage.MediaStorage"},
     "staticfiles": {
         # Hashed, compressed names need `collectstatic`; debug and tests serve the sources.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

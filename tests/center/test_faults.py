@@ -1,7 +1,9 @@
-"""Faults: a mail server that refuses connections, a database whose connections are killed."""
+"""Faults: a mail server that refuses connections, a full disk on upload, a database that goes away."""
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import socket
 import subprocess
@@ -16,12 +18,19 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.urls import reverse
+from PIL import Image
 
 from newsletter.models import ConfirmationEmail, Subscriber
 from newsletter.tasks import send_subscription_email
+from publications.demo_pdf import build_pdf
+from publications.models import Publication
 from tests.factories import PublicationFactory
 from tests.newsletter.conftest import subscribe
+from tests.publications.admin_post import changeform_data
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -171,3 +180,96 @@ def test_database_connections_killed_server_recovers(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# A full disk on upload: a clean 503 page, no row, no file (partial or complete) left behind.
+
+
+def _half_written_then_full(only_under: str = ""):
+    """A ``FileSystemStorage._save`` that writes half the file, then fails like a full disk."""
+    real_save = FileSystemStorage._save
+
+    def save(storage, name, content):
+        if only_under and not name.startswith(only_under):
+            return real_save(storage, name, content)
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content.read()
+        path.write_bytes(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    return save
+
+
+def _pdf_upload(content: bytes | None = None) -> SimpleUploadedFile:
+    content = content if content is not None else build_pdf("Ports", ["Text."])
+    return SimpleUploadedFile("ports.pdf", content, content_type="application/pdf")
+
+
+def _png() -> bytes:
+    output = io.BytesIO()
+    Image.new("RGB", (40, 30), "#336699").save(output, format="PNG")
+    return output.getvalue()
+
+
+def _add_with_files(client, **files):
+    add = reverse("admin:publications_publication_add")
+    data = changeform_data(
+        client.get(add), title="Ports of the Caspian", slug="ports-caspian", kind="report", status="draft"
+    )
+    return client.post(add, {**data, **files})
+
+
+def _media_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_upload_disk_full_clean_error_page(staff_client, monkeypatch):
+    """A PDF upload hitting a full disk gives a clean 503 page saying nothing was saved."""
+    monkeypatch.setattr(FileSystemStorage, "_save", _half_written_then_full())
+    staff_client.raise_request_exception = False
+    response = _add_with_files(staff_client, pdf=_pdf_upload())
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    body = response.content.decode()
+    assert "Nothing was saved" in body
+    assert "Traceback" not in body and "ENOSPC" not in body and "No space left" not in body
+    assert response["Retry-After"]
+    assert "Content-Security-Policy" in response
+
+
+@pytest.mark.django_db
+def test_upload_disk_full_stores_no_row_nor_file(staff_client, monkeypatch, settings):
+    """The failed upload leaves no publication row and no half-written file."""
+    monkeypatch.setattr(FileSystemStorage, "_save", _half_written_then_full())
+    staff_client.raise_request_exception = False
+    _add_with_files(staff_client, pdf=_pdf_upload())
+    assert not Publication.objects.filter(slug="ports-caspian").exists()
+    assert _media_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_upload_disk_full_on_cover_removes_saved_pdf(staff_client, monkeypatch, settings):
+    """The PDF was written, then the cover hit the full disk: the PDF is removed with the row."""
+    monkeypatch.setattr(FileSystemStorage, "_save", _half_written_then_full("publications/covers/"))
+    staff_client.raise_request_exception = False
+    response = _add_with_files(
+        staff_client,
+        pdf=_pdf_upload(),
+        cover_image=SimpleUploadedFile("cover.png", _png(), content_type="image/png"),
+    )
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert not Publication.objects.filter(slug="ports-caspian").exists()
+    assert _media_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_upload_after_disk_freed_succeeds(staff_client, settings):
+    """Without the fault the same upload is stored whole under its real name (no temporary name left)."""
+    pdf = build_pdf("Ports", ["Text."])
+    response = _add_with_files(staff_client, pdf=_pdf_upload(pdf))
+    assert response.status_code == HTTPStatus.FOUND
+    publication = Publication.objects.get(slug="ports-caspian")
+    assert Path(publication.pdf.path).read_bytes() == pdf
+    assert not [path for path in _media_files(settings) if ".partial-" in path.name]

@@ -172,7 +172,7 @@ def test_thumbnail_shown_in_changelist(staff_client):
 @pytest.mark.parametrize(
     ("environment", "backend"),
     [
-        ({}, "django.core.files.storage.FileSystemStorage"),
+        ({}, "center.storage.MediaStorage"),
         (
             {"AWS_STORAGE_BUCKET_NAME": "center-media", "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000"},
             "storages.backends.s3.S3Storage",
