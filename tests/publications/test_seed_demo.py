@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connections
 from taggit.models import Tag
 
 from authors.models import Author, Organization
@@ -116,9 +117,11 @@ def test_seed_demo_refuses_any_editorial_content(make_content):
     assert _editorial_counts() == before
 
 
-def test_seed_demo_refusal_exits_non_zero(capsys):
+def test_seed_demo_refusal_exits_non_zero(capsys, monkeypatch):
     """From the command line the refusal is a clear message on stderr and a non-zero exit status."""
     _one_theme()
+    # run_from_argv closes the connections when done; the test's transaction must survive it.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     with pytest.raises(SystemExit) as exit_info:
         SeedDemo().run_from_argv(["manage.py", "seed_demo", "--publications", "10"])
     assert exit_info.value.code != 0
