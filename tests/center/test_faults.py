@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import errno
 import io
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from http import HTTPStatus
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -28,18 +21,23 @@ from newsletter.models import ConfirmationEmail, Subscriber
 from newsletter.tasks import send_subscription_email
 from publications.demo_pdf import build_pdf
 from publications.models import Publication
+from tests.center.app_server import (
+    TcpProxy,
+    admin_connection,
+    database_url,
+    fetch,
+    free_port,
+    production_env,
+    running_server,
+)
 from tests.factories import PublicationFactory
 from tests.newsletter.conftest import subscribe
 from tests.publications.admin_post import changeform_data
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
 
 def closed_port() -> int:
     """A local port nobody listens on (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture
@@ -91,42 +89,18 @@ def test_subscribe_with_mail_server_down_queues_task(client, smtp_down):
     assert DBTaskResult.objects.filter(task_path="newsletter.tasks.send_subscription_email").count() == 1
 
 
-# PostgreSQL: the connections of a running server are killed; the next request must succeed.
+# PostgreSQL faults, on a real gunicorn server (tests/center/app_server.py).
 
 
-def free_port() -> int:
-    return closed_port()
-
-
-def admin_connection():
-    database = settings.DATABASES["default"]
-    return psycopg.connect(
-        host=database["HOST"] or "127.0.0.1",
-        port=database["PORT"] or 5432,
-        user=database["USER"],
-        password=database["PASSWORD"],
-        dbname="postgres",
-        autocommit=True,
+def _server_env(tmp_path, **overrides):
+    env = production_env(
+        tmp_path,
+        DATABASE_CONN_MAX_AGE="600",  # persistent connections: the case that needs health checks
+        PAGE_CACHE_SECONDS="0",  # every request really goes to the database
+        **overrides,
     )
-
-
-def wait_for(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=10)
-            return
-        except OSError:  # refused while booting, or a slow first answer
-            time.sleep(0.2)
-    raise TimeoutError(url)
-
-
-def get(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    env.pop("REDIS_URL", None)  # a local-memory cache: the database is the only thing that fails
+    return env
 
 
 @pytest.mark.postgresql
@@ -135,51 +109,69 @@ def get(url: str) -> int:
 def test_database_connections_killed_server_recovers(tmp_path):
     """pg_terminate_backend on every server connection: the next requests succeed (health checks)."""
     PublicationFactory.create_batch(3)
-    database = settings.DATABASES["default"]
-    port = free_port()
-    env = {
-        **os.environ,
-        # Test mode only serves static files from the sources (no slow collectstatic).
-        "DJANGO_TESTING": "1",
-        "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "fault-injection-secret-key-0123456789abcdefghijkl",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}",
-        "DATABASE_CONN_MAX_AGE": "600",  # persistent connections: the case that needs health checks
-        "PAGE_CACHE_SECONDS": "0",
-        "CONTENT_STATE_FILE": str(tmp_path / "state.json"),
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "center.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--threads", "2", "--access-logfile", "-"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/healthz")
+    env = _server_env(tmp_path, DATABASE_URL=database_url())
+    with running_server(env, workers=2, threads=2) as server:
         for _ in range(6):
-            assert get(f"{base}/publications/") == HTTPStatus.OK
+            assert fetch(f"{server.url}/publications/")[0] == HTTPStatus.OK
         connection.ensure_connection()
         own = connection.connection.info.backend_pid  # this test's connection stays
         with admin_connection() as admin:
             killed = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s",
-                [database["NAME"], own],
+                [settings.DATABASES["default"]["NAME"], own],
             ).fetchall()
         assert killed
-        statuses = [get(f"{base}/publications/") for _ in range(8)]
+        statuses = [fetch(f"{server.url}/publications/")[0] for _ in range(8)]
         assert statuses == [HTTPStatus.OK] * 8
-        assert get(f"{base}/healthz") == HTTPStatus.OK
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        assert fetch(f"{server.url}/healthz")[0] == HTTPStatus.OK
+
+
+@pytest.fixture
+def database_proxy():
+    """A TCP proxy between the app server and PostgreSQL, to cut and restore."""
+    database = settings.DATABASES["default"]
+    proxy = TcpProxy((database["HOST"] or "127.0.0.1", int(database["PORT"] or 5432)))
+    proxy.start()
+    yield proxy
+    proxy.cut()
+
+
+OUTAGE_PATHS = ["/", "/publications/", "/authors/", "/healthz"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_database_outage_clean_errors_then_recovers(tmp_path, database_proxy):
+    """The database goes away under a running server: clean error pages, no hang; back, it serves again."""
+    publication = PublicationFactory()
+    paths = [*OUTAGE_PATHS, publication.get_absolute_url()]
+    env = _server_env(tmp_path, DATABASE_URL=database_url(host="127.0.0.1", port=database_proxy.port))
+    with running_server(env, workers=2, threads=2) as server:
+        assert [fetch(f"{server.url}{path}")[0] for path in paths] == [HTTPStatus.OK] * len(paths)
+        assert database_proxy.connections  # persistent connections run through the proxy
+
+        database_proxy.cut()
+        started = time.monotonic()
+        during = [(path, *fetch(f"{server.url}{path}")) for path in paths * 2]
+        elapsed = time.monotonic() - started
+        for path, status, body in during:
+            if path == "/healthz":
+                assert status == HTTPStatus.SERVICE_UNAVAILABLE, (path, status)
+                assert '"database": "error"' in body
+            elif status != HTTPStatus.OK:  # a page whose data is all in the cache may still be served
+                assert status in (HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.SERVICE_UNAVAILABLE), path
+                assert "Something went wrong" in body, body[:500]
+            for leak in ("Traceback", "OperationalError", "psycopg", "connection refused", "DATABASES"):
+                assert leak.lower() not in body.lower(), (path, leak)
+        assert elapsed < 20, f"{len(during)} requests took {elapsed:.1f}s during the outage"
+        served = [path for path, status, _ in during if status == HTTPStatus.OK]
+        assert len(served) <= 2, served  # the outage was real: the pages needing the database failed
+
+        database_proxy.restore()
+        after = [fetch(f"{server.url}{path}")[0] for path in paths * 2]
+        assert after == [HTTPStatus.OK] * len(after)
 
 
 # A full disk on upload: a clean 503 page, no row, no file (partial or complete) left behind.

@@ -8,87 +8,44 @@ migrates it with ``manage.py``, and drops it at the end.
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import lxml.html
-import psycopg
 import pytest
 from django.conf import settings
 
 from publications.demo_pdf import build_pdf
+from tests.center.app_server import admin_connection, database_url, manage, production_env, start_server
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 PASSWORD = "two servers share everything"
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def admin_connection():
-    database = settings.DATABASES["default"]
-    return psycopg.connect(
-        host=database["HOST"] or "127.0.0.1",
-        port=database["PORT"] or 5432,
-        user=database["USER"],
-        password=database["PASSWORD"],
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Two gunicorn servers sharing a fresh database, Redis (own key prefix) and MEDIA_ROOT."""
-    database = settings.DATABASES["default"]
     name = f"center_twoservers_{secrets.token_hex(4)}"
     with admin_connection() as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     base = tmp_path_factory.mktemp("twoservers")
-    user = urllib.parse.quote(database["USER"] or "")
-    password = urllib.parse.quote(database["PASSWORD"] or "")
-    credentials = f"{user}:{password}@" if password else f"{user}@"
-    host = database["HOST"] or "127.0.0.1"
-    env = {
-        **os.environ,
-        # Test mode only serves static files from the sources (no slow collectstatic).
-        "DJANGO_TESTING": "1",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "two-servers-share-this-secret-key-0123456789abcdef",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"postgres://{credentials}{host}:{database['PORT'] or 5432}/{name}",
-        "REDIS_URL": settings.CACHES["default"]["LOCATION"],
-        "CACHE_KEY_PREFIX": name,
-        "MEDIA_ROOT": str(base / "media"),
-        "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-        "LOG_LEVEL": "WARNING",
-        "EXPORT_RATE_LIMIT": "3",
-        "EXPORT_RATE_WINDOW": "3600",  # a fixed window: a long one cannot roll over mid-test
-    }
-    env.pop("PYTEST_XDIST_WORKER", None)
-
-    def manage(*args):
-        subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-
+    env = production_env(
+        base,
+        DJANGO_SECRET_KEY="two-servers-share-this-secret-key-0123456789abcdef",
+        DATABASE_URL=database_url(name),
+        REDIS_URL=settings.CACHES["default"]["LOCATION"],
+        CACHE_KEY_PREFIX=name,
+        EXPORT_RATE_LIMIT="3",
+        EXPORT_RATE_WINDOW="3600",  # a fixed window: a long one cannot roll over mid-test
+    )
     servers = []
     try:
-        manage("migrate", "--noinput")
+        manage(env, "migrate", "--noinput")
         manage(
+            env,
             "shell",
             "-c",
             "from django.contrib.auth import get_user_model;"
@@ -99,48 +56,15 @@ def cluster(tmp_path_factory):
             " published_at=timezone.now());"
             "P.objects.create(title='Draft on Arctic Shipping Lanes', slug='arctic', status='draft')",
         )
-        for _ in range(2):
-            port = free_port()
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "center.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            servers.append((process, f"http://127.0.0.1:{port}"))
-        for process, url in servers:
-            wait_until_up(process, url)
-        yield {"a": servers[0][1], "b": servers[1][1], "media": base / "media"}
+        servers = [start_server(env), start_server(env)]
+        for server in servers:
+            server.wait_until_up()
+        yield {"a": servers[0].url, "b": servers[1].url, "media": base / "media"}
     finally:
-        for process, _ in servers:
-            process.terminate()
-            process.wait(timeout=30)
+        for server in servers:
+            server.stop()
         with admin_connection() as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_until_up(process, url: str) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=10)
-            return
-        except OSError:  # not listening yet, still starting (timeout), or not healthy yet
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not start")
 
 
 class Browser:
@@ -156,6 +80,14 @@ class Browser:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(), error.url
         return response.status, response.read().decode(), response.url
+
+    def get_bytes(self, url: str) -> tuple[int, str, bytes]:
+        """(status, content type, body) of a download."""
+        try:
+            response = self.opener.open(url, timeout=30)
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get_content_type(), error.read()
+        return response.status, response.headers.get_content_type(), response.read()
 
     def post(
         self, url: str, fields: list[tuple[str, str]], files: dict[str, tuple[str, bytes]] | None = None
@@ -240,18 +172,17 @@ def test_session_shared(cluster):
 
 
 def test_uploaded_file_shared(cluster):
-    """A PDF uploaded through server A is served by the storage behind server B."""
+    """A PDF uploaded through server A is downloaded from server B, byte for byte."""
     editor = Browser()
     editor.login(cluster["a"])
     change = find_change_url(editor, cluster["a"], "ports")
     pdf = build_pdf("Ports of the Black Sea", ["Container traffic grew along the northern coast."])
     status, html, final = editor.submit(change, files={"pdf": ("ports.pdf", pdf)})
     assert status == 200 and "/change/" not in final, form_errors(html)
-    status, html, _ = Browser(editor.jar).get(change.replace(cluster["a"], cluster["b"]))
-    link = lxml.html.fromstring(html).xpath('//a[contains(@href, "ports")][contains(@href, ".pdf")]/@href')
-    assert link, "server B does not know the uploaded file"
-    stored = cluster["media"] / link[0].split("/media/", 1)[-1]
-    assert stored.read_bytes() == pdf
+    status, content_type, body = Browser().get_bytes(f"{cluster['b']}/publications/ports/pdf/?download=1")
+    assert status == 200
+    assert content_type == "application/pdf"
+    assert body == pdf
 
 
 def find_change_url(browser: Browser, base: str, slug: str) -> str:
