@@ -20,16 +20,19 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import IntegerField
 from django.db.models.expressions import RawSQL
+from taggit.models import Tag, TaggedItem
 
+from authors.models import Author
 from center import caching
-from publications.models import Publication, Region, Theme
+from publications.models import Authorship, Language, Publication, Region, Theme
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-# The index on publications (id, status, published_at, kind): everything the facet index reads.
-VISIBILITY_INDEX = "pub_search_visibility"
+# The index on publications (status, published_at, kind, language): everything read here.
+COLUMNS_INDEX = "pub_facet_columns"
 
 
 def parse_ids(text: str | None) -> np.ndarray:
@@ -67,9 +70,13 @@ class FacetIndex:
     position_of: np.ndarray  # id -> position in ``ids``, -1 when not visible
     kind: np.ndarray  # kind code per position
     kinds: tuple[str, ...]
+    language: np.ndarray  # language code per position
+    languages: tuple[str, ...]
     year: np.ndarray  # publication year (UTC) per position
     themes: Links
     regions: Links
+    tags: Links
+    authors: Links
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -82,6 +89,12 @@ class FacetIndex:
         mask[positions[positions >= 0]] = True
         return mask
 
+    def carrying(self, facet: str, key: str) -> np.ndarray:
+        """A mask of the publications carrying ``key`` in ``facet`` (themes, regions, tags, authors)."""
+        members = np.zeros(len(self.ids), dtype=bool)
+        members[getattr(self, facet).members(key)] = True
+        return members
+
     def narrow(self, mask: np.ndarray, filters) -> np.ndarray:
         """``mask`` restricted to the kind, year, theme and region of ``filters`` (each optional)."""
         mask = mask.copy()
@@ -89,11 +102,9 @@ class FacetIndex:
             mask &= self.kind == (self.kinds.index(filters.kind) if filters.kind in self.kinds else -1)
         if filters.year:
             mask &= self.year == filters.year
-        for links, key in ((self.themes, filters.theme), (self.regions, filters.region)):
+        for facet, key in (("themes", filters.theme), ("regions", filters.region)):
             if key:
-                members = np.zeros(len(self.ids), dtype=bool)
-                members[links.members(key)] = True
-                mask &= members
+                mask &= self.carrying(facet, key)
         return mask
 
     def newest(self, mask: np.ndarray, count: int) -> np.ndarray:
@@ -108,7 +119,7 @@ def _rows(sql: str, params=()) -> list[tuple]:
 
 
 def build() -> FacetIndex:
-    """Read the visible publications and their themes and regions (three queries)."""
+    """Read the visible publications, then their themes, regions, tags and authors (two queries)."""
     year = "CAST(substr(published_at, 1, 4) AS integer)"  # SQLite stores UTC as ISO 8601 text
     if connection.vendor == "postgresql":
         year = "EXTRACT(YEAR FROM published_at AT TIME ZONE 'UTC')::int"
@@ -116,41 +127,86 @@ def build() -> FacetIndex:
         Publication.objects.published()
         .order_by("-published_at", "-pk")
         .annotate(year=RawSQL(year, [], output_field=IntegerField()))  # noqa: S611 - a constant
-        .values_list("pk", "kind", "year")
+        .values_list("pk", "kind", "language", "year")
     )
     # Through the cursor: the ORM's per-row converters would cost more than the query.
     sql, params = published.query.sql_with_params()
     if connection.vendor == "sqlite":
         # The covering index holds every column read; the table's rows carry the long texts.
         table = connection.ops.quote_name(Publication._meta.db_table)
-        sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {VISIBILITY_INDEX}", 1)
+        sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {COLUMNS_INDEX}", 1)
     rows = _rows(sql, params)
-    ids, kind_names, years = zip(*rows, strict=True) if rows else ((), (), ())
+    ids, kind_names, language_names, years = zip(*rows, strict=True) if rows else ((), (), (), ())
     ids = np.array(ids, dtype=np.int64)
-    kinds = tuple(Publication.Kind.values)
-    kind_code = {kind: code for code, kind in enumerate(kinds)}
+    kinds, languages = tuple(Publication.Kind.values), tuple(Language.values)
     position_of = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
     position_of[ids] = np.arange(len(ids))
+    links = _all_links(position_of)
     return FacetIndex(
         ids=ids,
         position_of=position_of,
-        kind=np.array([kind_code.get(kind, -1) for kind in kind_names], dtype=np.int16),
+        kind=_codes(kind_names, kinds),
         kinds=kinds,
+        language=_codes(language_names, languages),
+        languages=languages,
         year=np.array(years, dtype=np.int16),
-        themes=_links(Theme, Publication.themes.through, "theme_id", position_of),
-        regions=_links(Region, Publication.regions.through, "region_id", position_of),
+        themes=links["themes"],
+        regions=links["regions"],
+        tags=links["tags"],
+        authors=links["authors"],
     )
 
 
-def _links(model, through, column: str, position_of: np.ndarray) -> Links:
-    """The links of the visible publications to ``model``'s values: one row per value, ids as one string."""
-    ids = "group_concat(l.publication_id)"
-    if connection.vendor == "postgresql":
-        ids = "string_agg(l.publication_id::text, ',')"
-    rows = _rows(
-        f"SELECT v.slug, v.name, {ids} FROM {through._meta.db_table} l "  # noqa: S608 - names from the models
-        f"JOIN {model._meta.db_table} v ON v.id = l.{column} GROUP BY v.id, v.slug, v.name ORDER BY v.id"
+def _codes(names, vocabulary: tuple[str, ...]) -> np.ndarray:
+    code_of = {name: code for code, name in enumerate(vocabulary)}
+    return np.array([code_of.get(name, -1) for name in names], dtype=np.int16)
+
+
+def _all_links(position_of: np.ndarray) -> dict[str, Links]:
+    """The themes, regions, tags and authors of the visible publications, in one query.
+
+    One row per value, with the ids of its publications as one string.
+    """
+
+    def agg(column: str) -> str:
+        if connection.vendor == "postgresql":
+            return f"string_agg(l.{column}::text, ',')"
+        return f"group_concat(l.{column})"
+
+    content_type = int(ContentType.objects.get_for_model(Publication).pk)
+    parts = {
+        "themes": (Publication.themes.through, "publication_id", "theme_id", Theme, "v.name", ""),
+        "regions": (Publication.regions.through, "publication_id", "region_id", Region, "v.name", ""),
+        "tags": (
+            TaggedItem,
+            "object_id",
+            "tag_id",
+            Tag,
+            "v.name",
+            f"WHERE l.content_type_id = {content_type}",
+        ),
+        "authors": (
+            Authorship,
+            "publication_id",
+            "author_id",
+            Author,
+            "v.family_name || ', ' || v.given_name",
+            "",
+        ),
+    }
+    sql = " UNION ALL ".join(
+        f"SELECT '{facet}', v.id, v.slug, {label}, {agg(publication)} "  # noqa: S608 - names from the models
+        f"FROM {through._meta.db_table} l JOIN {model._meta.db_table} v ON v.id = l.{column} {where} "
+        f"GROUP BY v.id"
+        for facet, (through, publication, column, model, label, where) in parts.items()
     )
+    grouped: dict[str, list[tuple]] = {facet: [] for facet in parts}
+    for facet, _, slug, label, text in _rows(f"{sql} ORDER BY 1, 2"):
+        grouped[facet].append((slug, label, text))
+    return {facet: _links(rows, position_of) for facet, rows in grouped.items()}
+
+
+def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
     positions, codes = [], []
     for code, (_, _, text) in enumerate(rows):
         publication_ids = parse_ids(text)
@@ -163,7 +219,7 @@ def _links(model, through, column: str, position_of: np.ndarray) -> Links:
         positions=np.concatenate(positions) if positions else _EMPTY,
         codes=np.concatenate(codes) if codes else _EMPTY,
         keys=tuple(slug for slug, _, _ in rows),
-        labels=tuple(name for _, name, _ in rows),
+        labels=tuple(label for _, label, _ in rows),
     )
 
 

@@ -225,6 +225,8 @@ class Publication(models.Model):
             # Search joins its matches to this narrow index instead of the wide rows (body, PDF text):
             # visibility and facets are read from it alone.
             models.Index(fields=["id", "status", "published_at", "kind"], name="pub_search_visibility"),
+            # Everything the facet index (publications/facet_index.py) reads, in its order.
+            models.Index(fields=["status", "published_at", "kind", "language"], name="pub_facet_columns"),
         ]
         constraints = [
             models.CheckConstraint(

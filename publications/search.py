@@ -78,6 +78,8 @@ STOP_WORDS = frozenset(
 
 # Sentinels around matched words in snippets: the text is escaped first, then they become <mark>.
 _START, _STOP = "\x02", "\x03"
+# Between the texts of one hit in a single ts_headline() call (clean texts never hold it).
+_SEPARATOR = "\x1e"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -432,39 +434,45 @@ class _PostgreSQL:
 
     def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
         options = f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=35, MinWords=15'
-        # Short texts (title, names) are shown whole, every matched word marked.
+        # Short texts (title, names, tags) are shown whole, every matched word marked. Each hit's
+        # are joined into one string, so ts_headline runs twice per hit rather than once per name.
         whole = f'StartSel="{_START}", StopSel="{_STOP}", HighlightAll=true'
-        owners = [pk for pk, card in texts.items() for _ in (*card.title, *card.people)]
-        strings = [text for card in texts.values() for text in (*card.title, *card.people)]
+        joined = [_SEPARATOR.join((*card.title, *card.people)) for card in texts.values()]
         sql = f"""
             SELECT d.publication_id,
                    ts_headline('{PG_CONFIG}', d.text, q.q, %s),
                    CASE WHEN p.pdf_text <> '' THEN ts_headline(
                        '{PG_CONFIG}', translate(left(p.pdf_text, {SNIPPET_PDF_CHARS}), %s, '  '), q.q, %s
                    ) ELSE '' END,
-                   ARRAY(SELECT ts_headline('{PG_CONFIG}', n.text, q.q, %s)
-                           FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS n(owner, text, i)
-                          WHERE n.owner = d.publication_id ORDER BY n.i),
-                   ARRAY(SELECT ts_headline('{PG_CONFIG}', translate(x.name, %s, '  '), q.q, %s)
-                           FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
-                          WHERE i.content_type_id = %s AND i.object_id = d.publication_id ORDER BY x.name)
+                   ts_headline('{PG_CONFIG}', n.names, q.q, %s),
+                   (SELECT ts_headline(
+                               '{PG_CONFIG}', string_agg(translate(x.name, %s, '   '), %s ORDER BY x.name),
+                               q.q, %s
+                           )
+                      FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
+                     WHERE i.content_type_id = %s AND i.object_id = d.publication_id)
               FROM {self.table} d
-              JOIN {Publication._meta.db_table} p ON p.id = d.publication_id,
+              JOIN {Publication._meta.db_table} p ON p.id = d.publication_id
+              JOIN unnest(%s::bigint[], %s::text[]) AS n(owner, names) ON n.owner = d.publication_id,
                    websearch_to_tsquery('{PG_CONFIG}', %s) AS q(q)
              WHERE d.publication_id = ANY(%s)
         """  # noqa: S608
-        params = [options, _START + _STOP, options, whole, owners, strings]
-        params += [_START + _STOP, whole, _publication_type(), query.websearch(), list(texts)]
+        params = [options, _START + _STOP, options, whole]
+        params += [_START + _STOP + _SEPARATOR, _SEPARATOR, whole, _publication_type()]
+        params += [list(texts), joined, query.websearch(), list(texts)]
         found = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for pk, text, pdf, marked, tags in cursor.fetchall():
+            for pk, text, pdf, names, tags in cursor.fetchall():
                 card = texts[pk]
+                marked = names.split(_SEPARATOR)
+                if len(marked) != len(card.title) + len(card.people):  # never expected; show them unmarked
+                    marked = [*card.title, *card.people]
                 found[pk] = Highlights(
                     snippet=_best_snippet(text, pdf),
-                    title=list(marked[: len(card.title)]),
-                    people=list(marked[len(card.title) :]),
-                    tags=list(tags),
+                    title=marked[: len(card.title)],
+                    people=marked[len(card.title) :],
+                    tags=tags.split(_SEPARATOR) if tags else [],
                 )
         return found
 
@@ -733,6 +741,12 @@ def _visible_where(filters: Filters) -> tuple[str, list]:
         )
         params.append(filters.region)
     return " AND ".join(conditions), params
+
+
+def matched_ids(parsed: ParsedQuery) -> np.ndarray:
+    """The ids of every publication matching ``parsed``, visible or not (for the facet index)."""
+    flush_pending()
+    return _engine().matched_ids(parsed)
 
 
 def _matches(engine, result: SearchResult) -> tuple[facet_index.FacetIndex, np.ndarray]:

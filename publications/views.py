@@ -103,6 +103,7 @@ class PublicationListView(GracefulPaginationMixin, ListView):
     context_object_name = "publications"
     subject = None
     subject_kind = ""
+    subject_lookup = ""
 
     def base_queryset(self):
         return Publication.objects.published()
@@ -117,7 +118,8 @@ class PublicationListView(GracefulPaginationMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         active = self.filterset.active
-        facets = facets_for_display(facet_counts(self.filterset.qs), active)
+        counts = facet_counts(self.filterset, subject=self.subject, lookup=self.subject_lookup)
+        facets = facets_for_display(counts, active)
         context.update(
             filter=self.filterset,
             form=self.filterset.form,
@@ -175,6 +177,7 @@ class _SubjectIndexView(PublicationListView):
 
     def base_queryset(self):
         self.subject = get_object_or_404(self.model, slug=self.kwargs["slug"])
+        self.subject_lookup = self.lookup
         return Publication.objects.published().filter(**{self.lookup: self.subject})
 
 

@@ -1,0 +1,113 @@
+"""The index's facet counts (counted in memory) agree with the filtered publications, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from publications import search
+from publications.models import Language, Publication
+from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def varied():
+    """Sixty publications over kinds, languages, years, themes, regions, tags and authors."""
+    rng = random.Random(11)
+    themes = [ThemeFactory(name=f"Theme {n}") for n in range(4)]
+    regions = [RegionFactory(name=f"Region {n}") for n in range(3)]
+    authors = [AuthorFactory() for _ in range(5)]
+    tags = ["energy", "trade", "water", "security"]
+    for number in range(60):
+        PublicationFactory(
+            title=f"Study {number} of gas" if number % 2 else f"Study {number}",
+            kind=rng.choice(Publication.Kind.values),
+            language=rng.choice([Language.ENGLISH, Language.RUSSIAN, Language.FRENCH]),
+            published_at=timezone.now() - dt.timedelta(days=rng.randint(1, 2500)),
+            themes=rng.sample(themes, rng.randint(0, 2)),
+            regions=rng.sample(regions, rng.randint(0, 2)),
+            authors=rng.sample(authors, rng.randint(1, 3)),
+            tags=rng.sample(tags, rng.randint(0, 3)),
+        )
+    PublicationFactory(
+        title="Study draft", status=Publication.Status.DRAFT, themes=themes[:1], tags=["energy"]
+    )
+    search.flush_pending()
+    return themes, regions, authors
+
+
+def expected(publications) -> dict[str, Counter]:
+    counts = {name: Counter() for name in ("kind", "language", "theme", "region", "tag", "author")}
+    for publication in publications:
+        counts["kind"][publication.kind] += 1
+        counts["language"][publication.language] += 1
+        counts["theme"].update(theme.slug for theme in publication.themes.all())
+        counts["region"].update(region.slug for region in publication.regions.all())
+        counts["tag"].update(tag.slug for tag in publication.tags.all())
+        counts["author"].update(author.slug for author in publication.authors.all())
+    return counts
+
+
+def shown(response) -> dict[str, Counter]:
+    facets = response.context["facets"]
+    return {
+        name: Counter({item["value"]: item["count"] for item in items if item["count"]})
+        for name, items in facets.items()
+    }
+
+
+def check(client, url: str, params: dict) -> None:
+    response = client.get(url, params)
+    publications = response.context["filter"].qs.order_by()
+    assert publications.exists(), params
+    assert shown(response) == expected(publications.distinct())
+
+
+def test_index_facets_unfiltered(client, varied):
+    """Without filters, every facet counts the published publications (the draft is left out)."""
+    check(client, reverse("publications:index"), {})
+
+
+def test_index_facets_combined_filters(client, varied):
+    """A theme, two tags, a language and a year range together."""
+    themes, _, _ = varied
+    params = {"theme": themes[0].slug, "tag": ["energy"], "year_from": 2019, "year_to": 2026}
+    check(client, reverse("publications:index"), params)
+    check(client, reverse("publications:index"), {"tag": ["energy", "trade"], "language": "ru"})
+
+
+def test_index_facets_author_kind_and_text(client, varied):
+    """An author, a kind and a text query narrow the counts."""
+    _, _, authors = varied
+    check(client, reverse("publications:index"), {"author": authors[0].slug, "q": "gas"})
+    kind = Publication.objects.published().filter(authors=authors[1]).values_list("kind", flat=True)[0]
+    check(client, reverse("publications:index"), {"author": authors[1].slug, "kind": kind})
+
+
+def test_theme_page_facets_restricted_to_the_theme(client, varied):
+    """On a theme page the counts are those of the theme's publications."""
+    themes, regions, _ = varied
+    check(client, themes[1].get_absolute_url(), {})
+    check(client, regions[0].get_absolute_url(), {"year_from": 2020})
+
+
+def test_index_facets_follow_a_new_publication(client, varied):
+    """A publication published now is counted on the next request."""
+    themes, _, _ = varied
+    url = reverse("publications:index")
+    before = shown(client.get(url, {"theme": themes[2].slug}))["theme"][themes[2].slug]
+    PublicationFactory(title="New study", themes=[themes[2]])
+    after = shown(client.get(url, {"theme": themes[2].slug}))["theme"][themes[2].slug]
+    assert after == before + 1
