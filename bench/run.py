@@ -394,8 +394,10 @@ def choose_paths(server: Server, options: list[list[str]]) -> tuple[list[str] | 
 
 def bench_server(db: str, size: int, cache: str, args, log) -> list[dict]:
     env = base_env(db, size)
-    if cache == "off":
+    if cache in ("off", "cold"):
         env["PAGE_CACHE_SECONDS"] = "0"
+    if cache == "cold":  # nothing derived from the content is kept either: every request computes
+        env["VALUE_CACHE_SECONDS"] = "0"
     if db == "postgres":
         subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], capture_output=True, check=False)
     targets = discover(env)["targets"]
@@ -522,7 +524,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="5821,100000", help="index sizes, comma-separated")
     parser.add_argument("--dbs", default="sqlite,postgres", help="sqlite and/or postgres")
-    parser.add_argument("--cache", default="on,off", help="page cache on and/or off")
+    parser.add_argument(
+        "--cache",
+        default="on,off,cold",
+        help="on: page cache; off: page cache off; cold: page cache and every derived-value cache off",
+    )
     parser.add_argument("--pages", default=",".join(PAGES), help="page types, comma-separated")
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16)

@@ -264,8 +264,8 @@ def reset() -> None:
 # Cached values ---------------------------------------------------------------
 
 
-# Values are keyed by the content version, so they can live long; the TTL only frees memory.
-VALUE_SECONDS = 24 * 60 * 60
+# Values are keyed by the content version, so they can live long (VALUE_CACHE_SECONDS): the TTL
+# only frees memory.
 
 
 def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None) -> Any:
@@ -275,11 +275,13 @@ def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None)
     facet counts, tag clouds. ``name`` must say everything the value depends on
     (e.g. ``f"facets:{query_string}"``).
     """
+    if not settings.VALUE_CACHE_SECONDS:  # off: every request computes (the benchmark's cold mode)
+        return compute()
     key = f"value:{content_version()}:{_short(name)}"
     value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = compute()
-        cache.set(key, value, timeout=timeout or VALUE_SECONDS)
+        cache.set(key, value, timeout=timeout or settings.VALUE_CACHE_SECONDS)
     return value
 
 

@@ -163,6 +163,9 @@ else:
 # Whole anonymous pages of these views (URL names, shell-style patterns) are cached until
 # content changes (center/caching.py). PAGE_CACHE_SECONDS=0 turns the page cache off.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+# Values derived from the content (counts, facet counts, search rankings, citations) are cached per
+# content version for this long (they never go stale: the version is in the key). 0 turns it off.
+VALUE_CACHE_SECONDS = env.int("VALUE_CACHE_SECONDS", default=24 * 60 * 60)
 # Rate-limited views (citation downloads) are left out: a cache hit would skip the limit.
 PAGE_CACHE_VIEWS = [
     "home",
