@@ -7,7 +7,9 @@ over) for a test marked ``@pytest.mark.browser``; point it at pytest-django's
 
 When Chromium is missing the tests are skipped with the reason, except in CI
 (env ``CI`` set), where they fail. A failing test leaves a full-page
-screenshot in ``test-artifacts/<test name>.png``.
+screenshot in ``test-artifacts/<test name>.png``; a test that needs its own
+context options (JavaScript off...) opens its page with ``new_browser_page``
+and gets the same.
 """
 
 from __future__ import annotations
@@ -73,18 +75,44 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def browser_page(browser, request):
-    """A page in a fresh browser context, 1280 px wide; screenshot on failure."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-150:]
+def screenshot_if_failed(node, pages) -> list[Path]:
+    """Full-page screenshots of ``pages`` in ``test-artifacts/`` when ``node``'s test failed."""
+    report = getattr(node, "report_call", None)
+    if report is None or not report.failed:
+        return []
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", node.nodeid)[-150:]
+    saved = []
+    for number, page in enumerate(pages):
+        path = ARTIFACTS / (f"{name}.png" if number == 0 else f"{name}-{number + 1}.png")
         # A broken page must not hide the test's own failure.
         with contextlib.suppress(Exception):
-            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    context.close()
+            page.screenshot(path=str(path), full_page=True)
+            saved.append(path)
+    return saved
+
+
+@pytest.fixture
+def new_browser_page(browser, request):
+    """``new_page(**options)``: a page in a fresh context (``java_script_enabled=False``...).
+
+    Every page opened this way is screenshotted if the test fails.
+    """
+    contexts = []
+
+    def new_page(**options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield new_page
+    screenshot_if_failed(request.node, [page for context in contexts for page in context.pages])
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def browser_page(new_browser_page):
+    """A page in a fresh browser context, 1280 px wide; screenshot on failure."""
+    return new_browser_page()

@@ -47,14 +47,10 @@ def test_cite_copy_button_copies_the_shown_style(live_server, browser_page, arti
     assert "Pipelines and Power in the Caspian" in copied
 
 
-def test_cite_without_javascript_lists_every_style(live_server, browser, article):
+def test_cite_without_javascript_lists_every_style(live_server, new_browser_page, article):
     """Without JavaScript every style is listed and the picker stays hidden."""
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto(live_server.url + article.get_absolute_url())
-        assert page.locator("[data-cite-style]").count() == 5
-        assert all(item.is_visible() for item in page.locator("[data-cite-style]").all())
-        assert not page.locator("[data-cite-select]").is_visible()
-    finally:
-        context.close()
+    page = new_browser_page(java_script_enabled=False)
+    page.goto(live_server.url + article.get_absolute_url())
+    assert page.locator("[data-cite-style]").count() == 5
+    assert all(item.is_visible() for item in page.locator("[data-cite-style]").all())
+    assert not page.locator("[data-cite-select]").is_visible()

@@ -77,18 +77,14 @@ def test_home_to_index_filter_open_pdf(live_server, browser_page, index):
     assert response.body().startswith(b"%PDF")
 
 
-def test_index_filters_work_without_javascript(live_server, browser, index):
+def test_index_filters_work_without_javascript(live_server, new_browser_page, index):
     """With JavaScript off the filter form submits as a plain GET and the URL carries the filters."""
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto(live_server.url + "/publications/")
-        page.get_by_label("Theme").select_option("energy")
-        page.get_by_role("button", name="Apply filters").click()
-        page.wait_for_url(re.compile(r"theme=energy"))
-        assert page.locator(".card").count() == 2
-    finally:
-        context.close()
+    page = new_browser_page(java_script_enabled=False)
+    page.goto(live_server.url + "/publications/")
+    page.get_by_label("Theme").select_option("energy")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url(re.compile(r"theme=energy"))
+    assert page.locator(".card").count() == 2
 
 
 def test_cookie_notice_dismissal_remembered(live_server, browser_page, index):
