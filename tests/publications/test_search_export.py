@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from http import HTTPStatus
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import PublicationFactory
+from tests.factories import AuthorFactory, PublicationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +79,28 @@ def test_search_export_hides_unpublished(client):
     PublicationFactory(title="Water security", abstract="")
     PublicationFactory(title="Water prices", abstract="", status="draft")
     assert exported_titles(client, {"q": "water"}) == ["Water security"]
+
+
+def test_search_page_download_link_keeps_sort(client):
+    """The page's download link carries its sort, so the file lists the hits in the page's order."""
+    PublicationFactory(title="Water security", abstract="")
+    page = client.get(reverse("search"), {"q": "water", "sort": "date", "page": "1"}).content.decode()
+    assert 'href="/search/export.bib?q=water&amp;sort=date"' in page
+
+
+def test_search_export_query_count_constant(client):
+    """The download costs the same queries for 2 hits as for 12 (authors and tags prefetched)."""
+
+    def queries_for_download() -> int:
+        url = reverse("publications:search-export", kwargs={"fmt": "bib"})
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, {"q": "water"})
+        assert response.status_code == HTTPStatus.OK
+        return len(queries)
+
+    for number in range(2):
+        PublicationFactory(title=f"Water study {number}", authors=AuthorFactory.create_batch(2), tags=["x"])
+    few = queries_for_download()
+    for number in range(2, 12):
+        PublicationFactory(title=f"Water study {number}", authors=AuthorFactory.create_batch(2), tags=["x"])
+    assert queries_for_download() == few
