@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -170,10 +170,15 @@ def _check_tasks() -> dict:
     from django_tasks_db.models import DBTaskResult
 
     overdue_since = timezone.now() - dt.timedelta(seconds=settings.HEALTH_TASKS_OVERDUE_SECONDS)
+    from django_tasks_db.models import get_date_max
+
+    # A task enqueued to run at once carries the "no date" run_after (year 9999): it is due since
+    # it was enqueued. A deferred one is due from its run_after.
+    at_once = Q(run_after=get_date_max(), enqueued_at__lt=overdue_since)
     try:
         ready = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
         waiting = ready.count()
-        overdue = ready.filter(run_after__lt=overdue_since).count() if waiting else 0
+        overdue = ready.filter(at_once | Q(run_after__lt=overdue_since)).count() if waiting else 0
     except Exception:  # e.g. the table is missing; details stay in the logs
         logger.exception("Health check: the task queue failed")
         return {"state": "error"}

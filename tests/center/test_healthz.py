@@ -90,3 +90,18 @@ def test_healthz_constant_queries(client, settings, django_assert_max_num_querie
         _db_task(waited=dt.timedelta(hours=1))
     with django_assert_max_num_queries(3):
         client.get("/healthz")
+
+
+def test_healthz_backlog_of_tasks_enqueued_to_run_at_once(client, settings):
+    """A task enqueued the ordinary way (no run_after) and left waiting too long is a backlog."""
+    import time_machine
+
+    from newsletter.tasks import send_subscription_email
+
+    settings.TASKS = DB_TASKS
+    send_subscription_email.enqueue(0)
+    assert client.get("/healthz").json()["tasks"] == {"state": "ok", "waiting": 1, "overdue": 0}
+    later = timezone.now() + dt.timedelta(seconds=settings.HEALTH_TASKS_OVERDUE_SECONDS + 60)
+    with time_machine.travel(later, tick=False):
+        tasks = client.get("/healthz").json()["tasks"]
+    assert tasks == {"state": "backlog", "waiting": 1, "overdue": 1}
