@@ -40,7 +40,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils.safestring import SafeString, mark_safe
 
 from center import caching
@@ -931,7 +931,7 @@ def filter_by_query(queryset, query: str):
 
 
 def matching_people_and_subjects(parsed: ParsedQuery, *, limit: int = 6):
-    """Authors, themes and regions whose names contain every word looked for."""
+    """Authors, themes and regions whose names contain every word looked for (two queries)."""
     from authors.models import Author
 
     words = [word for word in parsed.words if len(word) > 1][:4]
@@ -942,6 +942,13 @@ def matching_people_and_subjects(parsed: ParsedQuery, *, limit: int = 6):
         author_filter &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
         name_filter &= Q(name__icontains=word)
     authors = list(Author.objects.filter(author_filter).select_related("organization")[:limit])
-    themes = list(Theme.objects.filter(name_filter)[:limit])
-    regions = list(Region.objects.filter(name_filter)[:limit])
-    return authors, themes, regions
+    # Themes and regions in one query, as unsaved instances (enough for their links).
+    fields = ("pk", "slug", "name")
+    themes = Theme.objects.filter(name_filter).annotate(model=Value("theme")).values("model", *fields)
+    regions = Region.objects.filter(name_filter).annotate(model=Value("region")).values("model", *fields)
+    found = {"theme": [], "region": []}
+    # Vocabularies are small (dozens of names), so the limit is applied here.
+    for row in themes.order_by().union(regions.order_by(), all=True).order_by("name"):
+        model = Theme if row["model"] == "theme" else Region
+        found[row["model"]].append(model(pk=row["pk"], slug=row["slug"], name=row["name"]))
+    return authors, found["theme"][:limit], found["region"][:limit]
