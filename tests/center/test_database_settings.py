@@ -7,7 +7,6 @@ import time
 
 import pytest
 from django.db import connection
-from django.db.utils import OperationalError
 
 
 @pytest.mark.postgresql
@@ -22,6 +21,6 @@ def test_connect_timeout_fails_a_silent_server():
         params = {**connection.get_connection_params(), "host": "127.0.0.1", "port": silent.getsockname()[1]}
         params["connect_timeout"] = 1  # the same option, shortened for the test
         started = time.monotonic()
-        with pytest.raises(OperationalError):
+        with pytest.raises(connection.Database.OperationalError):
             connection.Database.connect(**params)
         assert time.monotonic() - started < 10
