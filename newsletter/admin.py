@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from newsletter import selectors, services
-from newsletter.models import Delivery, Newsletter, Subscriber
+from newsletter.models import ConfirmationEmail, Delivery, Newsletter, Subscriber
 
 
 @admin.register(Subscriber)
@@ -185,16 +185,33 @@ def _preview_response(html: str) -> HttpResponse:
     return HttpResponse(html)
 
 
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["newsletter", "subscriber", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "newsletter"]
-    search_fields = ["subscriber__email", "newsletter__subject"]
-    list_select_related = ["newsletter", "subscriber"]
-    readonly_fields = [field.name for field in Delivery._meta.fields]
+class RecordAdmin(admin.ModelAdmin):
+    """Records the sending machinery writes: staff read them, nobody edits them by hand."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(RecordAdmin):
+    list_display = ["newsletter", "subscriber", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "newsletter"]
+    search_fields = ["subscriber__email", "newsletter__subject"]
+    list_select_related = ["newsletter", "subscriber"]
+
+
+@admin.register(ConfirmationEmail)
+class ConfirmationEmailAdmin(RecordAdmin):
+    """Confirmation and "already subscribed" emails: whether each one went out."""
+
+    list_display = ["subscriber", "kind", "created_at", "sent_at"]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subscriber__email"]
+    list_select_related = ["subscriber"]
+    date_hierarchy = "created_at"

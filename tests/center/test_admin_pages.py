@@ -8,6 +8,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from newsletter.models import ConfirmationEmail, Delivery, Newsletter
 from publications.models import Reaction
 from tests.factories import (
     AuthorFactory,
@@ -26,8 +27,11 @@ def content():
     author = AuthorFactory()
     publication = PublicationFactory(authors=[author], themes=[ThemeFactory()], regions=[RegionFactory()])
     ReferenceFactory(publication=publication)
-    SubscriberFactory()
+    subscriber = SubscriberFactory()
     Reaction.objects.create(publication=publication, visitor="a" * 64, value=Reaction.Value.LIKE)
+    newsletter = Newsletter.objects.create(subject="Monthly")
+    Delivery.objects.create(newsletter=newsletter, subscriber=subscriber)
+    ConfirmationEmail.objects.create(subscriber=subscriber, kind=ConfirmationEmail.Kind.CONFIRM, key="k1")
     return publication
 
 
@@ -69,6 +73,9 @@ def test_admin_change_form_renders(staff_client, content):
         "authors.Author",
         "authors.Organization",
         "newsletter.Subscriber",
+        "newsletter.Newsletter",
+        "newsletter.Delivery",
+        "newsletter.ConfirmationEmail",
     } <= checked
 
 
