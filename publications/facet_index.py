@@ -50,6 +50,7 @@ class Links:
     codes: np.ndarray  # code of the value for each link
     keys: tuple[str, ...]  # slug per code
     labels: tuple[str, ...]  # name per code
+    label_rank: np.ndarray  # place of each code's name in alphabetical order (case folded)
 
     def members(self, key: str) -> np.ndarray:
         """Positions of the publications carrying ``key``."""
@@ -58,6 +59,17 @@ class Links:
         except ValueError:
             return _EMPTY
         return self.positions[self.codes == code]
+
+    def top(self, counts: np.ndarray, limit: int, keep: set[str] = frozenset()) -> list[int]:
+        """Codes of the ``limit`` most frequent values (ties by name), plus those in ``keep``, by name."""
+        present = np.flatnonzero(counts)
+        if len(present) > limit:
+            order = np.lexsort((self.label_rank[present], -counts[present]))
+            chosen = set(present[order[:limit]].tolist())
+            kept = (self.keys.index(key) for key in keep if key in self.keys)
+            chosen |= {code for code in kept if counts[code]}
+            present = np.array(sorted(chosen), dtype=np.int64)
+        return sorted(present.tolist(), key=lambda code: self.label_rank[code])
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
         """How many of the publications in ``mask`` carry each value (by code)."""
@@ -215,11 +227,15 @@ def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
         found = found[found >= 0]
         positions.append(found)
         codes.append(np.full(len(found), code, dtype=np.int64))
+    labels = tuple(label for _, label, _ in rows)
+    label_rank = np.empty(len(labels), dtype=np.int64)
+    label_rank[sorted(range(len(labels)), key=lambda code: labels[code].casefold())] = np.arange(len(labels))
     return Links(
         positions=np.concatenate(positions) if positions else _EMPTY,
         codes=np.concatenate(codes) if codes else _EMPTY,
         keys=tuple(slug for slug, _, _ in rows),
-        labels=tuple(label for _, label, _ in rows),
+        labels=labels,
+        label_rank=label_rank,
     )
 
 

@@ -204,14 +204,17 @@ def _compute_facets(active: dict, subject, lookup: str) -> dict[str, list[dict]]
             if counts[code]
         ]
         facets[name] = sorted(items, key=lambda item: -item["count"])
+    # Only what the page shows: the most frequent values and the selected ones (a dict per author of a
+    # 100,000-publication index would cost more than the counting).
     for name, facet in (("theme", "themes"), ("region", "regions"), ("tag", "tags"), ("author", "authors")):
         links = getattr(index, facet)
         counts = links.counts(mask)
-        items = [
+        selected = active.get(name) or []
+        keep = set(selected if isinstance(selected, list) else [selected])
+        facets[name] = [
             {"value": links.keys[code], "label": links.labels[code], "count": int(counts[code])}
-            for code in np.flatnonzero(counts)
+            for code in links.top(counts, FACET_LIMIT, keep)
         ]
-        facets[name] = sorted(items, key=lambda item: item["label"].lower())
     return facets
 
 

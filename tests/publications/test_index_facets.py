@@ -111,3 +111,21 @@ def test_index_facets_follow_a_new_publication(client, varied):
     PublicationFactory(title="New study", themes=[themes[2]])
     after = shown(client.get(url, {"theme": themes[2].slug}))["theme"][themes[2].slug]
     assert after == before + 1
+
+
+def test_index_long_facet_shows_the_most_frequent_and_the_selected(client):
+    """With more tags than the facet shows, the most frequent ones are listed, plus a selected rare one."""
+    common = [f"common-{n:02d}" for n in range(32)]
+    for number in range(3):
+        PublicationFactory(title=f"Common {number}", tags=common[: 30 + number])  # the first 30 on all three
+    PublicationFactory(title="Rare", tags=["rare"])
+    response = client.get(reverse("publications:index"), {"tag": ["rare"]})
+    assert shown(response)["tag"] == Counter({"rare": 1})
+    response = client.get(reverse("publications:index"))
+    tags = {item["value"]: item["count"] for item in response.context["facets"]["tag"]}
+    assert len(tags) == 30
+    assert set(tags) == set(common[:30])
+    assert all(count == 3 for count in tags.values())
+    response = client.get(reverse("publications:index"), {"tag": ["common-31"]})
+    tags = {item["value"]: item for item in response.context["facets"]["tag"]}
+    assert tags["common-31"]["count"] == 1 and tags["common-31"]["selected"]
