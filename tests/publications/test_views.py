@@ -296,6 +296,14 @@ def test_tag_page_lists_its_publications(client):
     assert titles(response) == ["Tagged"]
 
 
+def test_tag_page_describes_itself(client):
+    """A tag has no description of its own: the page says what it lists."""
+    PublicationFactory(title="Tagged", tags=["Energy <b>security</b>"])
+    slug = Publication.objects.get(title="Tagged").tags.get().slug
+    content = client.get(reverse("publications:tag", kwargs={"slug": slug})).content.decode()
+    assert "Everything we have published under the tag “Energy &lt;b&gt;security&lt;/b&gt;”" in content
+
+
 def test_unknown_theme_is_404(client):
     """A theme that does not exist answers 404 in the site's design."""
     response = client.get("/themes/no-such-theme/")
