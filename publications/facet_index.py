@@ -119,6 +119,20 @@ class FacetIndex:
                 mask &= self.carrying(facet, key)
         return mask
 
+    def related(self, pk: int, keys: dict[str, list[str]], count: int) -> list[int]:
+        """Ids of the ``count`` publications sharing most of ``keys`` (e.g. ``{"themes": [...]}``)
+        with publication ``pk``, newest first among equals; ``pk`` itself left out."""
+        shared = np.zeros(len(self.ids), dtype=np.int32)
+        for facet, values in keys.items():
+            for key in values:
+                shared += self.carrying(facet, key)
+        if 0 <= pk < len(self.position_of) and self.position_of[pk] >= 0:
+            shared[self.position_of[pk]] = 0
+        candidates = np.flatnonzero(shared)
+        # Most shared first; among equals the lower position, which is the newer publication.
+        order = np.lexsort((candidates, -shared[candidates]))
+        return self.ids[candidates[order[:count]]].tolist()
+
     def newest(self, mask: np.ndarray, count: int) -> np.ndarray:
         """The ids of the first ``count`` publications of ``mask``, newest first."""
         return self.ids[np.flatnonzero(mask)[:count]]

@@ -29,7 +29,7 @@ from taggit.models import Tag
 
 from center import ratelimit
 from center.caching import CachedCountPaginator
-from publications import reactions
+from publications import facet_index, reactions
 from publications.body import render_body
 from publications.filters import PublicationFilter, facet_counts, facets_for_display
 from publications.models import Publication, Reaction, Region, Theme
@@ -247,23 +247,21 @@ class PublicationDetailView(PublicationVisibilityMixin, DetailView):
         return context
 
     def related(self, publication: Publication) -> list[Publication]:
-        """Published items sharing a theme or a tag, most shared first, then newest."""
-        theme_ids = [theme.pk for theme in publication.themes.all()]
-        tag_ids = [tag.pk for tag in publication.tags.all()]
-        if not theme_ids and not tag_ids:
+        """Published items sharing a theme or a tag, most shared first, then newest.
+
+        Chosen in memory by the facet index: a theme of a large index has thousands of
+        publications, and counting what each shares in SQL took seconds.
+        """
+        keys = {
+            "themes": [theme.slug for theme in publication.themes.all()],
+            "tags": [tag.slug for tag in publication.tags.all()],
+        }
+        if not any(keys.values()):
             return []
-        shared = Count("themes", filter=Q(themes__in=theme_ids), distinct=True) + Count(
-            "tagged_items", filter=Q(tagged_items__tag_id__in=tag_ids), distinct=True
-        )
-        candidates = (
-            Publication.objects.published()
-            .filter(Q(themes__in=theme_ids) | Q(tagged_items__tag_id__in=tag_ids))
-            .exclude(pk=publication.pk)
-            .annotate(shared=shared)
-            .only("title", "slug", "kind", "published_at", "subtitle")
-            .order_by("-shared", "-published_at", "-pk")
-        )
-        return list(candidates[: self.related_count])
+        ids = facet_index.current().related(publication.pk, keys, self.related_count)
+        fields = ("title", "slug", "kind", "published_at", "subtitle")
+        found = {item.pk: item for item in Publication.objects.filter(pk__in=ids).only(*fields)}
+        return [found[pk] for pk in ids if pk in found]
 
 
 def reaction_context(request, publication: Publication) -> dict:

@@ -454,6 +454,21 @@ def test_detail_related_publications(client):
     assert sorted(item.title for item in related) == ["Same tag", "Same theme"]
 
 
+def test_detail_related_most_shared_first_then_newest(client):
+    """Two shared subjects come before one; among equals the newer first; at most four."""
+    energy, water = ThemeFactory(), ThemeFactory()
+    publication = PublicationFactory(themes=[energy, water], tags=["gas"])
+    now = timezone.now()
+    PublicationFactory(title="One, old", themes=[energy], published_at=now - dt.timedelta(days=30))
+    PublicationFactory(title="One, new", themes=[water], published_at=now - dt.timedelta(days=2))
+    three = {"themes": [energy, water], "tags": ["gas"]}
+    PublicationFactory(title="Three", **three, published_at=now - dt.timedelta(days=90))
+    PublicationFactory(title="Two", themes=[energy], tags=["gas"], published_at=now - dt.timedelta(days=60))
+    PublicationFactory(title="One, older", tags=["gas"], published_at=now - dt.timedelta(days=40))
+    related = client.get(publication.get_absolute_url()).context["related"]
+    assert [item.title for item in related] == ["Three", "Two", "One, new", "One, old"]
+
+
 @pytest.mark.parametrize(
     "changes",
     [
