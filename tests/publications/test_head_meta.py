@@ -249,4 +249,5 @@ def test_head_metadata_adds_no_queries(client):
         assert response.status_code == 200
         return len(context.captured_queries)
 
+    PublicationFactory(tags=["a", "b"])  # so both pages list a related publication (one query each)
     assert queries_for(1) == queries_for(6)
