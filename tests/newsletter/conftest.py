@@ -10,6 +10,25 @@ from django.core import mail, signing
 from django.urls import reverse
 
 from newsletter.forms import FORM_STAMP_SALT
+from tests.newsletter.mail_backends import FlakyBackend
+
+
+@pytest.fixture
+def flaky(settings):
+    settings.EMAIL_BACKEND = "tests.newsletter.mail_backends.FlakyBackend"
+    FlakyBackend.reset()
+    yield FlakyBackend
+    FlakyBackend.reset()
+
+
+@pytest.fixture
+def deferred_tasks(settings):
+    """Tasks are queued (not run) so the test can run them, and see ``run_after``."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    from django_tasks import default_task_backend
+
+    default_task_backend.clear()
+    return default_task_backend
 
 
 @pytest.fixture(autouse=True)

@@ -13,27 +13,15 @@ from newsletter import services
 from newsletter.models import Delivery, Newsletter
 from newsletter.tasks import send_newsletter_batch, watch_newsletter_sending
 from tests.factories import PublicationFactory, SubscriberFactory
-from tests.newsletter.mail_backends import FlakyBackend, SimulatedKill
+from tests.newsletter.mail_backends import SimulatedKill
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def flaky(settings):
-    settings.EMAIL_BACKEND = "tests.newsletter.mail_backends.FlakyBackend"
-    FlakyBackend.reset()
-    yield FlakyBackend
-    FlakyBackend.reset()
-
-
-@pytest.fixture
-def queue(settings):
+def queue(deferred_tasks):
     """Tasks are queued, not run: ``run_ready`` runs those whose ``run_after`` has come."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    from django_tasks import default_task_backend
-
-    default_task_backend.clear()
-    return default_task_backend
+    return deferred_tasks
 
 
 def run_ready(queue) -> list[str]:

@@ -15,27 +15,9 @@ from newsletter.models import Delivery, Newsletter, Subscriber
 from newsletter.tasks import send_newsletter_batch
 from publications.models import Publication
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, SubscriberFactory, ThemeFactory
-from tests.newsletter.mail_backends import FlakyBackend, SimulatedKill
+from tests.newsletter.mail_backends import SimulatedKill
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def flaky(settings):
-    settings.EMAIL_BACKEND = "tests.newsletter.mail_backends.FlakyBackend"
-    FlakyBackend.reset()
-    yield FlakyBackend
-    FlakyBackend.reset()
-
-
-@pytest.fixture
-def deferred_tasks(settings):
-    """Tasks are queued (not run) so the test can run them, and see ``run_after``."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-    from django_tasks import default_task_backend
-
-    default_task_backend.clear()
-    return default_task_backend
 
 
 def make_newsletter(*publications, **fields) -> Newsletter:
