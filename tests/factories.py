@@ -119,3 +119,16 @@ class UserFactory(factory.django.DjangoModelFactory):
             from django.contrib.auth.models import Group
 
             self.groups.set(Group.objects.filter(name__in=extracted))
+
+
+def small_pdf() -> bytes:
+    """A valid one-page PDF, blank."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=300, height=300)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

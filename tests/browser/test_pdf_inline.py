@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from pypdf import PdfWriter
 
-from tests.factories import PublicationFactory
+from tests.factories import PublicationFactory, small_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def small_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=300, height=300)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture

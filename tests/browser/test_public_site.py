@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from django.core.files.base import ContentFile
-from pypdf import PdfWriter
 
 from publications.models import Publication
-from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
+from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory, small_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def small_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=300, height=300)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture
