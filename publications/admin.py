@@ -27,7 +27,7 @@ from publications.forms import (
     OrderedInlineFormSet,
     PublicationAdminForm,
 )
-from publications.models import Authorship, Publication, Reaction, Reference, Region, Theme
+from publications.models import Authorship, Publication, Reaction, Reference, Region, SearchDocument, Theme
 from publications.services import (
     publication_add_tags,
     publication_can_edit,
@@ -422,3 +422,20 @@ class ReactionAdmin(admin.ModelAdmin):
     list_display = ["publication", "value", "created_at"]
     list_filter = ["value"]
     raw_id_fields = ["publication"]
+
+
+@admin.register(SearchDocument)
+class SearchDocumentAdmin(admin.ModelAdmin):
+    """The search index entries (PostgreSQL), to look at: ``rebuild_search_index`` writes them."""
+
+    list_display = ["publication"]
+    search_fields = ["publication__title"]
+    list_select_related = ["publication"]
+    fields = ["publication", "text"]
+    readonly_fields = ["publication", "text"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -116,3 +116,20 @@ def new_browser_page(browser, request):
 def browser_page(new_browser_page):
     """A page in a fresh browser context, 1280 px wide; screenshot on failure."""
     return new_browser_page()
+
+
+def email_link(message, name: str) -> str:
+    """The ``/newsletter/<name>/<token>/`` link in an email's plain-text part."""
+    match = re.search(rf"(https?://\S+/newsletter/{name}/[^/\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def subscribe_in_footer(page, base_url: str, email: str) -> None:
+    """Fill and send the footer's subscribe form on the home page, as a visitor would."""
+    page.goto(base_url + "/")
+    footer = page.locator("footer form.subscribe-form")
+    footer.get_by_label("Email address").fill(email)
+    footer.locator("input[name=consent]").check()
+    footer.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(re.compile(r"/newsletter/thanks/$"))

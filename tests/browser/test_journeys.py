@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from newsletter.models import Subscriber
 from publications.demo_pdf import build_pdf
 from publications.models import Publication
-from tests.browser.conftest import ARTIFACTS, screenshot_if_failed
+from tests.browser.conftest import ARTIFACTS, email_link, screenshot_if_failed, subscribe_in_footer
 from tests.factories import AuthorFactory, PublicationFactory, ThemeFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,21 +73,10 @@ def mailing(settings, live_server):
     return [ThemeFactory(name="Energy"), ThemeFactory(name="Security"), ThemeFactory(name="Trade")]
 
 
-def email_link(message, name: str) -> str:
-    match = re.search(rf"(https?://\S+/newsletter/{name}/[^/\s]+/)", message.body)
-    assert match, message.body
-    return match.group(1)
-
-
 def test_newsletter_preferences_changed_and_kept(live_server, browser_page, mailing):
     """Subscribe, confirm, open "Manage preferences" from the email, change the topics: they are kept."""
     page = browser_page
-    page.goto(live_server.url + "/")
-    footer = page.locator("footer form.subscribe-form")
-    footer.get_by_label("Email address").fill("reader@example.org")
-    footer.locator("input[name=consent]").check()
-    footer.get_by_role("button", name="Subscribe").click()
-    page.wait_for_url(re.compile(r"/newsletter/thanks/$"))
+    subscribe_in_footer(page, live_server.url, "reader@example.org")
     [confirmation] = mail.outbox
     page.goto(email_link(confirmation, "confirm"))
     assert page.get_by_role("heading", name="Your subscription is confirmed").is_visible()

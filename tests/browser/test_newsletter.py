@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 
 from newsletter.models import Subscriber
+from tests.browser.conftest import email_link, subscribe_in_footer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,21 +20,10 @@ def _live_settings(settings, live_server):
     settings.NEWSLETTER_FORM_MIN_SECONDS = 0
 
 
-def email_link(message, name: str) -> str:
-    match = re.search(rf"(https?://\S+/newsletter/{name}/[^/\s]+/)", message.body)
-    assert match, message.body
-    return match.group(1)
-
-
 def test_subscribe_confirm_unsubscribe(browser_page, live_server):
     """Footer form → "check your inbox" → confirmation link → unsubscribe button."""
     page = browser_page
-    page.goto(live_server.url + "/")
-    footer = page.locator("footer form.subscribe-form")
-    footer.get_by_label("Email address").fill("reader@example.org")
-    footer.locator("input[name=consent]").check()
-    footer.get_by_role("button", name="Subscribe").click()
-    page.wait_for_url(re.compile(r"/newsletter/thanks/$"))
+    subscribe_in_footer(page, live_server.url, "reader@example.org")
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
 
     [confirmation] = mail.outbox

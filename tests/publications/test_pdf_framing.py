@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from pypdf import PdfWriter
 
-from tests.factories import PublicationFactory
+from tests.factories import PublicationFactory, small_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -18,14 +15,6 @@ pytestmark = pytest.mark.django_db
 def _no_page_cache(settings, tmp_path):
     settings.PAGE_CACHE_SECONDS = 0
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def small_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def csp_directives(response) -> dict[str, list[str]]:

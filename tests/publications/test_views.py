@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from http import HTTPStatus
 
 import pytest
@@ -11,7 +10,6 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfWriter
 
 from publications.models import Publication, Reaction
 from tests.factories import (
@@ -21,6 +19,7 @@ from tests.factories import (
     ReferenceFactory,
     RegionFactory,
     ThemeFactory,
+    small_pdf,
 )
 from tests.html_checks import assert_valid_page
 
@@ -40,14 +39,6 @@ def at(year: int, month: int = 6, day: int = 1) -> dt.datetime:
 
 def titles(response) -> list[str]:
     return [publication.title for publication in response.context["publications"]]
-
-
-def small_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 # The index --------------------------------------------------------------------
