@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
@@ -31,7 +32,7 @@ from center import caching
 from publications.models import Authorship, Language, Publication, Region, Theme
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-# The index on publications (status, published_at, kind, language): everything read here.
+# The index on publications (status, published_at, kind, language, updated_at): everything read here.
 COLUMNS_INDEX = "pub_facet_columns"
 
 
@@ -48,6 +49,7 @@ class Links:
 
     positions: np.ndarray  # position of the publication (in date order) for each link
     codes: np.ndarray  # code of the value for each link
+    pks: np.ndarray  # primary key of the value per code
     keys: tuple[str, ...]  # slug per code
     labels: tuple[str, ...]  # name per code
     label_rank: np.ndarray  # place of each code's name in alphabetical order (case folded)
@@ -75,6 +77,13 @@ class Links:
         """How many of the publications in ``mask`` carry each value (by code)."""
         return np.bincount(self.codes[mask[self.positions]], minlength=len(self.keys))
 
+    def latest(self, stamps: np.ndarray) -> dict[int, int]:
+        """``{pk: the largest of stamps}`` over each value's publications (values with any)."""
+        latest = np.full(len(self.keys), -1, dtype=np.int64)
+        np.maximum.at(latest, self.codes, stamps[self.positions])
+        present = np.flatnonzero(latest >= 0)
+        return dict(zip(self.pks[present].tolist(), latest[present].tolist(), strict=True))
+
 
 @dataclass(frozen=True)
 class FacetIndex:
@@ -85,6 +94,9 @@ class FacetIndex:
     language: np.ndarray  # language code per position
     languages: tuple[str, ...]
     year: np.ndarray  # publication year (UTC) per position
+    # When each page last changed (the later of its last edit and its publication), in
+    # microseconds since the epoch (UTC), per position: the sitemaps' and OAI's lastmod.
+    datestamp: np.ndarray
     themes: Links
     regions: Links
     tags: Links
@@ -137,6 +149,11 @@ class FacetIndex:
         """The ids of the first ``count`` publications of ``mask``, newest first."""
         return self.ids[np.flatnonzero(mask)[:count]]
 
+    @cached_property
+    def ids_in_order(self) -> np.ndarray:
+        """The visible ids in ascending order (the sitemap's order)."""
+        return np.sort(self.ids)
+
 
 def _rows(sql: str, params=()) -> list[tuple]:
     with connection.cursor() as cursor:
@@ -146,14 +163,21 @@ def _rows(sql: str, params=()) -> list[tuple]:
 
 def build() -> FacetIndex:
     """Read the visible publications, then their themes, regions, tags and authors (two queries)."""
-    year = "CAST(substr(published_at, 1, 4) AS integer)"  # SQLite stores UTC as ISO 8601 text
+    # SQLite stores UTC as ISO 8601 text ("2026-12-01 09:38:32.123456", no fraction when 0).
+    year = "CAST(substr(published_at, 1, 4) AS integer)"
+    moment = "max(updated_at, published_at)"
+    stamp = f"CAST(strftime('%%s', {moment}) AS integer) * 1000000 + CAST(substr({moment}, 21, 6) AS integer)"
     if connection.vendor == "postgresql":
         year = "EXTRACT(YEAR FROM published_at AT TIME ZONE 'UTC')::int"
+        stamp = "(EXTRACT(EPOCH FROM GREATEST(updated_at, published_at)) * 1000000)::bigint"
     published = (
         Publication.objects.published()
         .order_by("-published_at", "-pk")
-        .annotate(year=RawSQL(year, [], output_field=IntegerField()))  # noqa: S611 - a constant
-        .values_list("pk", "kind", "language", "year")
+        .annotate(
+            year=RawSQL(year, [], output_field=IntegerField()),  # noqa: S611 - constants
+            stamp=RawSQL(stamp, [], output_field=IntegerField()),  # noqa: S611
+        )
+        .values_list("pk", "kind", "language", "year", "stamp")
     )
     # Through the cursor: the ORM's per-row converters would cost more than the query.
     sql, params = published.query.sql_with_params()
@@ -162,7 +186,7 @@ def build() -> FacetIndex:
         table = connection.ops.quote_name(Publication._meta.db_table)
         sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {COLUMNS_INDEX}", 1)
     rows = _rows(sql, params)
-    ids, kind_names, language_names, years = zip(*rows, strict=True) if rows else ((), (), (), ())
+    ids, kind_names, language_names, years, stamps = zip(*rows, strict=True) if rows else ((),) * 5
     ids = np.array(ids, dtype=np.int64)
     kinds, languages = tuple(Publication.Kind.values), tuple(Language.values)
     position_of = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
@@ -176,6 +200,7 @@ def build() -> FacetIndex:
         language=_codes(language_names, languages),
         languages=languages,
         year=np.array(years, dtype=np.int16),
+        datestamp=np.array(stamps, dtype=np.int64),
         themes=links["themes"],
         regions=links["regions"],
         tags=links["tags"],
@@ -227,27 +252,28 @@ def _all_links(position_of: np.ndarray) -> dict[str, Links]:
         for facet, (through, publication, column, model, label, where) in parts.items()
     )
     grouped: dict[str, list[tuple]] = {facet: [] for facet in parts}
-    for facet, _, slug, label, text in _rows(f"{sql} ORDER BY 1, 2"):
-        grouped[facet].append((slug, label, text))
+    for facet, pk, slug, label, text in _rows(f"{sql} ORDER BY 1, 2"):
+        grouped[facet].append((pk, slug, label, text))
     return {facet: _links(rows, position_of) for facet, rows in grouped.items()}
 
 
 def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
     positions, codes = [], []
-    for code, (_, _, text) in enumerate(rows):
+    for code, (_, _, _, text) in enumerate(rows):
         publication_ids = parse_ids(text)
         publication_ids = publication_ids[publication_ids < len(position_of)]
         found = position_of[publication_ids]
         found = found[found >= 0]
         positions.append(found)
         codes.append(np.full(len(found), code, dtype=np.int64))
-    labels = tuple(label for _, label, _ in rows)
+    labels = tuple(label for _, _, label, _ in rows)
     label_rank = np.empty(len(labels), dtype=np.int64)
     label_rank[sorted(range(len(labels)), key=lambda code: labels[code].casefold())] = np.arange(len(labels))
     return Links(
         positions=np.concatenate(positions) if positions else _EMPTY,
         codes=np.concatenate(codes) if codes else _EMPTY,
-        keys=tuple(slug for slug, _, _ in rows),
+        pks=np.array([pk for pk, _, _, _ in rows], dtype=np.int64),
+        keys=tuple(slug for _, slug, _, _ in rows),
         labels=labels,
         label_rank=label_rank,
     )

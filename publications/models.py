@@ -226,7 +226,9 @@ class Publication(models.Model):
             # visibility and facets are read from it alone.
             models.Index(fields=["id", "status", "published_at", "kind"], name="pub_search_visibility"),
             # Everything the facet index (publications/facet_index.py) reads, in its order.
-            models.Index(fields=["status", "published_at", "kind", "language"], name="pub_facet_columns"),
+            models.Index(
+                fields=["status", "published_at", "kind", "language", "updated_at"], name="pub_facet_columns"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,10 +5,11 @@ Only what the public can see is listed (``Publication.objects.published()``);
 or its publication moment, whichever is later; for a theme, region, tag or
 author page the latest such moment among its publications.
 
-What grows with the index is computed once per content version
-(``center.caching.cached``): the latest moment per theme, region, tag and
-author (one GROUP BY each), the overall latest moment and the publication
-count. Items are light ``(slug, lastmod)`` pairs, not model instances.
+What grows with the index is read from the facet index
+(``publications.facet_index``, built once per content version): the latest
+moment per theme, region, tag and author, the overall latest moment, the
+publication count and the id range of each sitemap page. Items are light
+``(slug, lastmod)`` pairs, not model instances.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from taggit.models import Tag
 
-from center.caching import CachedCountPaginator, cached
+from center.caching import CachedCountPaginator
+from publications import facet_index
 from publications.models import Publication, Region, Theme
 
 
@@ -44,32 +45,60 @@ def with_datestamp(queryset):
     return queryset.annotate(datestamp=Greatest("updated_at", "published_at"))
 
 
+def _moment(stamp: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=stamp)
+
+
 def latest_public_change() -> dt.datetime | None:
-    """The latest datestamp of any public publication (once per content version)."""
-    return cached(
-        "sitemap:latest",
-        lambda: with_datestamp(Publication.objects.published()).aggregate(latest=Max("datestamp"))["latest"],
-    )
+    """The latest datestamp of any public publication (from the facet index)."""
+    stamps = facet_index.current().datestamp
+    return _moment(int(stamps.max())) if len(stamps) else None
+
+
+# Sitemap relations and the facet index's links that hold them.
+_FACETS = {"themes": "themes", "regions": "regions", "tags": "tags", "authorships__author": "authors"}
 
 
 def latest_per_subject(relation: str) -> dict[int, dt.datetime]:
     """``{pk: latest datestamp}`` of the subjects (``themes``, ``tags``…) with public publications.
 
-    One GROUP BY over the public publications joined to ``relation``, once per content version.
+    Read from the facet index (built once per content version), so it costs no
+    query and does not grow with the index.
+    """
+    index = facet_index.current()
+    links = getattr(index, _FACETS[relation])
+    return {pk: _moment(stamp) for pk, stamp in links.latest(index.datestamp).items()}
+
+
+class _PublicSlice:
+    """The public publications in id order as ``Entry`` items, fetched one page at a time.
+
+    Its length and the id range of a page come from the facet index, so a page
+    deep in the sitemap is one range scan on the primary key, not an OFFSET
+    that grows with the index.
     """
 
-    def compute() -> dict[int, dt.datetime]:
+    def __init__(self):
+        self.ids = facet_index.current().ids_in_order
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, window: slice) -> list[Entry]:
+        chosen = self.ids[window]
+        if not len(chosen):
+            return []
         rows = (
             Publication.objects.published()
-            .order_by()
-            .filter(**{f"{relation}__isnull": False})
-            .values(relation)
-            .annotate(lastmod=Max(Greatest("updated_at", "published_at")))
-            .values_list(relation, "lastmod")
+            .filter(pk__gte=int(chosen[0]), pk__lte=int(chosen[-1]))
+            .annotate(lastmod=Greatest("updated_at", "published_at"))
+            .order_by("pk")
+            .values_list("slug", "lastmod")
         )
-        return dict(rows)
-
-    return cached(f"sitemap:per-subject:{relation}", compute)
+        return [Entry(slug, lastmod) for slug, lastmod in rows]
 
 
 class SiteSitemap(Sitemap):
@@ -115,13 +144,8 @@ class PublicationSitemap(_SlugSitemap):
     changefreq = "monthly"
     url_name = "publications:detail"
 
-    def items(self):
-        return (
-            Publication.objects.published()
-            .annotate(lastmod=Greatest("updated_at", "published_at"))
-            .order_by("pk")
-            .values_list("slug", "lastmod", named=True)
-        )
+    def items(self) -> _PublicSlice:
+        return _PublicSlice()
 
 
 class _SubjectSitemap(_SlugSitemap):

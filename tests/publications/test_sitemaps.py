@@ -177,3 +177,44 @@ def test_unicode_tag_slugs_are_percent_encoded(client, settings):
     assert locations == [f"{settings.SITE_URL}{reverse('publications:tag', kwargs={'slug': tag.slug})}"]
     assert locations[0].isascii()
     assert client.get(urlsplit(locations[0]).path).status_code == 200
+
+
+def test_pages_split_the_public_publications_exactly(client, settings):
+    """Pages by id range list every public publication once, in id order, with drafts in between left out."""
+    settings.SITEMAP_PAGE_SIZE = 2
+    public = []
+    for number in range(7):
+        public.append(PublicationFactory())
+        if number % 2:
+            PublicationFactory(status=Publication.Status.DRAFT)
+    url = reverse("sitemap-section", kwargs={"section": "publications"})
+    listed = []
+    for page in (1, 2, 3, 4):
+        document = _xml(client, f"{url}?p={page}")
+        listed += document.xpath("//sm:url/sm:loc/text()", namespaces=NS)
+    assert listed == [f"{settings.SITE_URL}{publication.get_absolute_url()}" for publication in public]
+    assert client.get(f"{url}?p=5").status_code == 404
+
+
+def test_deep_sitemap_page_costs_what_the_first_does(client, settings, django_assert_max_num_queries):
+    """The last page of a section is one range query, like the first (no growing OFFSET)."""
+    settings.SITEMAP_PAGE_SIZE = 3
+    PublicationFactory.create_batch(12)
+    url = reverse("sitemap-section", kwargs={"section": "publications"})
+    client.get(url)  # the facet index of this content version
+    with django_assert_max_num_queries(1):
+        assert client.get(f"{url}?p=4").status_code == 200
+
+
+def test_subject_lastmod_ignores_drafts_and_keeps_microseconds(client, settings):
+    """A theme's lastmod is its latest public change; a later draft of the theme does not count."""
+    theme = ThemeFactory()
+    with time_machine.travel(dt.datetime(2024, 5, 5, 10, 30, 15, 250000, tzinfo=dt.UTC), tick=False):
+        PublicationFactory(themes=[theme], published_at=dt.datetime(2024, 5, 4, tzinfo=dt.UTC))
+    with time_machine.travel(dt.datetime(2024, 6, 1, tzinfo=dt.UTC), tick=False):
+        PublicationFactory(themes=[theme], status=Publication.Status.DRAFT)
+    from publications.sitemaps import latest_per_subject
+
+    assert latest_per_subject("themes")[theme.pk] == dt.datetime(2024, 5, 5, 10, 30, 15, 250000, tzinfo=dt.UTC)
+    locations = _all_locations(client)
+    assert locations[f"{settings.SITE_URL}{theme.get_absolute_url()}"] == "2024-05-05T10:30:15Z"
