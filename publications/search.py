@@ -27,16 +27,21 @@ transaction commits (or before the next search in the same transaction).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 import hashlib
 import html
+import itertools
 import json
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import Stemmer
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import OperationalError, connection, transaction
@@ -433,47 +438,36 @@ class _PostgreSQL:
         return facet_index.parse_ids(text)
 
     def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
-        options = f'StartSel="{_START}", StopSel="{_STOP}", MaxWords=35, MinWords=15'
-        # Short texts (title, names, tags) are shown whole, every matched word marked. Each hit's
-        # are joined into one string, so ts_headline runs twice per hit rather than once per name.
-        whole = f'StartSel="{_START}", StopSel="{_STOP}", HighlightAll=true'
-        joined = [_SEPARATOR.join((*card.title, *card.people)) for card in texts.values()]
+        """Marked in Python (``_Marker``): ``ts_headline`` parses each text again, which costs
+        more than the rest of the search; the stems are the same as the index's."""
+        marker = _Marker(query)
         sql = f"""
-            SELECT d.publication_id,
-                   ts_headline('{PG_CONFIG}', d.text, q.q, %s),
-                   CASE WHEN p.pdf_text <> '' THEN ts_headline(
-                       '{PG_CONFIG}', translate(left(p.pdf_text, {SNIPPET_PDF_CHARS}), %s, '  '), q.q, %s
-                   ) ELSE '' END,
-                   ts_headline('{PG_CONFIG}', n.names, q.q, %s),
-                   (SELECT ts_headline(
-                               '{PG_CONFIG}', string_agg(translate(x.name, %s, '   '), %s ORDER BY x.name),
-                               q.q, %s
-                           )
+            SELECT d.publication_id, d.text, p.pdf_text <> '',
+                   (SELECT string_agg(translate(x.name, %s, '   '), %s ORDER BY x.name)
                       FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
                      WHERE i.content_type_id = %s AND i.object_id = d.publication_id)
               FROM {self.table} d
               JOIN {Publication._meta.db_table} p ON p.id = d.publication_id
-              JOIN unnest(%s::bigint[], %s::text[]) AS n(owner, names) ON n.owner = d.publication_id,
-                   websearch_to_tsquery('{PG_CONFIG}', %s) AS q(q)
              WHERE d.publication_id = ANY(%s)
         """  # noqa: S608
-        params = [options, _START + _STOP, options, whole]
-        params += [_START + _STOP + _SEPARATOR, _SEPARATOR, whole, _publication_type()]
-        params += [list(texts), joined, query.websearch(), list(texts)]
-        found = {}
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for pk, text, pdf, names, tags in cursor.fetchall():
-                card = texts[pk]
-                marked = names.split(_SEPARATOR)
-                if len(marked) != len(card.title) + len(card.people):  # never expected; show them unmarked
-                    marked = [*card.title, *card.people]
-                found[pk] = Highlights(
-                    snippet=_best_snippet(text, pdf),
-                    title=marked[: len(card.title)],
-                    people=marked[len(card.title) :],
-                    tags=tags.split(_SEPARATOR) if tags else [],
-                )
+        params = [_START + _STOP + _SEPARATOR, _SEPARATOR, _publication_type(), list(texts)]
+        found, unmatched = {}, []
+        for pk, text, has_pdf, tags in self.run(sql, params):
+            card = texts[pk]
+            snippet = marker.fragment(text)
+            if snippet is None and has_pdf:
+                unmatched.append(pk)
+            found[pk] = Highlights(
+                snippet=snippet or _opening(text),
+                title=[marker.mark(part) for part in card.title],
+                people=[marker.mark(name) for name in card.people],
+                tags=[marker.mark(tag) for tag in tags.split(_SEPARATOR)] if tags else [],
+            )
+        if unmatched:  # the words are only in the PDF: a fragment of its text
+            table = Publication._meta.db_table
+            sql = f"SELECT id, left(pdf_text, {SNIPPET_PDF_CHARS}) FROM {table} WHERE id = ANY(%s)"  # noqa: S608
+            for pk, pdf in self.run(sql, [unmatched]):
+                found[pk].snippet = marker.fragment(clean_text(pdf)) or found[pk].snippet
         return found
 
     def run(self, sql: str, params: list) -> list[tuple]:
@@ -613,6 +607,81 @@ def _mark_words(text: str, words: set[str]) -> str:
     return _WORD.sub(
         lambda match: f"{_START}{match[0]}{_STOP}" if match[0].casefold() in words else match[0], text
     )
+
+
+def _folded(word: str) -> str:
+    """``word`` lower-cased, without accents (as ``unaccent`` does)."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+
+_stemmers = threading.local()
+_ATTACHED = re.compile(r"[^\s\w]*")
+
+
+@functools.lru_cache(maxsize=50_000)
+def lexeme(word: str) -> str | None:
+    """What PostgreSQL's ``center_search`` configuration indexes ``word`` as (None: a stop word).
+
+    Folded, then stemmed by the Snowball English stemmer, the one ``english_stem`` uses.
+    """
+    folded = _folded(word)
+    if folded in STOP_WORDS:
+        return None
+    if not hasattr(_stemmers, "english"):
+        _stemmers.english = Stemmer.Stemmer("english")  # a stemmer is not shared between threads
+    return _stemmers.english.stemWord(folded)
+
+
+class _Marker:
+    """Marks the words of a text that match the query's words, stemmed (PostgreSQL's snippets)."""
+
+    SNIPPET_WORDS = 30
+    CONTEXT_WORDS = 5  # shown before the first matched word of a fragment
+
+    def __init__(self, query: ParsedQuery):
+        self.lexemes = {lexeme(word) for word in query.words} - {None}
+
+    def matches(self, word: str) -> bool:
+        return lexeme(word) in self.lexemes
+
+    def mark(self, text: str) -> str:
+        """The whole of ``text``, every matched word between sentinels."""
+        return _WORD.sub(
+            lambda match: f"{_START}{match[0]}{_STOP}" if self.matches(match[0]) else match[0], text
+        )
+
+    def fragment(self, text: str) -> str | None:
+        """The stretch of ``text`` with the most matched words, marked; None when none matched."""
+        spans = [match.span() for match in _WORD.finditer(text)]
+        hits = [number for number, (begin, end) in enumerate(spans) if self.matches(text[begin:end])]
+        matched = set(hits)
+        if not hits:
+            return None
+        size = self.SNIPPET_WORDS
+        # The window of ``size`` words from a matched word that holds the most matched words (the first such).
+        best = max(range(len(hits)), key=lambda i: (bisect.bisect_left(hits, hits[i] + size) - i, -i))
+        first = max(0, min(hits[best] - self.CONTEXT_WORDS, len(spans) - size))
+        last = min(len(spans), first + size) - 1
+        marked, cursor = [], spans[first][0]
+        for number in range(first, last + 1):
+            begin, end = spans[number]
+            marked.append(text[cursor:begin])
+            word = text[begin:end]
+            marked.append(f"{_START}{word}{_STOP}" if number in matched else word)
+            cursor = end
+        if last == len(spans) - 1:
+            return ("…" if first else "") + "".join(marked) + text[cursor:]
+        marked.append(_ATTACHED.match(text, cursor)[0])  # the word's punctuation ("5%", "U.S.")
+        return ("…" if first else "") + "".join(marked) + "…"
+
+
+def _opening(text: str) -> str:
+    """The first words of ``text`` (the snippet of a hit whose words matched elsewhere)."""
+    spans = [match.span() for match in itertools.islice(_WORD.finditer(text), _Marker.SNIPPET_WORDS + 1)]
+    if len(spans) <= _Marker.SNIPPET_WORDS:
+        return text
+    return text[: spans[_Marker.SNIPPET_WORDS - 1][1]] + "…"
 
 
 def _best_snippet(text: str, pdf: str) -> str:
