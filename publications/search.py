@@ -28,7 +28,6 @@ transaction commits (or before the next search in the same transaction).
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import functools
 import hashlib
 import html
@@ -67,8 +66,6 @@ SNIPPET_PDF_CHARS = 40_000
 # Deepest result reachable by paging (OFFSET cost); refine the query for more.
 MAX_RESULTS = 1000
 FACET_LIMIT = 12
-# The narrow index on publications (id, status, published_at, kind) matches are joined through.
-VISIBILITY_INDEX = "pub_search_visibility"
 
 # PostgreSQL's english.stop: words both engines ignore outside phrases.
 STOP_WORDS = frozenset(
@@ -402,17 +399,11 @@ class _PostgreSQL:
 
     # Reading.
 
-    def matches(self, query: ParsedQuery, where: str, params: list) -> tuple[str, list]:
-        """FROM/WHERE of the matching visible publications (alias p; d is the document)."""
-        sql = f"""
-            FROM {self.table} d
-            JOIN {Publication._meta.db_table} p ON p.id = d.publication_id
-           WHERE d.vector @@ websearch_to_tsquery('{PG_CONFIG}', %s) AND {where}
-        """
-        return sql, [query.websearch(), *params]
-
-    def rank_expression(self) -> tuple[str, list]:
-        return f"ts_rank('{PG_WEIGHTS}', d.vector, websearch_to_tsquery('{PG_CONFIG}', %s))", []
+    def scores(self, query: ParsedQuery, ids: np.ndarray) -> dict[int, float]:
+        """``ts_rank`` of each of ``ids`` (found by the document's primary key, not by the GIN index)."""
+        rank = f"ts_rank('{PG_WEIGHTS}', vector, websearch_to_tsquery('{PG_CONFIG}', %s))"
+        sql = f"SELECT publication_id, {rank} FROM {self.table} WHERE publication_id = ANY(%s)"  # noqa: S608
+        return dict(self.run(sql, [query.websearch(), ids.tolist()]))
 
     def matched_ids(self, query: ParsedQuery) -> np.ndarray:
         """Ids of every publication matching ``query`` (visible or not), from the GIN index alone."""
@@ -497,18 +488,11 @@ class _SQLite:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
 
-    def matches(self, query: ParsedQuery, where: str, params: list) -> tuple[str, list]:
-        sql = f"""
-            FROM {FTS_TABLE}
-            JOIN {Publication._meta.db_table} p INDEXED BY {VISIBILITY_INDEX} ON p.id = {FTS_TABLE}.rowid
-           WHERE {FTS_TABLE} MATCH %s AND {where}
-        """
-        return sql, [query.fts5(), *params]
-
-    def rank_expression(self) -> tuple[str, list]:
+    def scores(self, query: ParsedQuery, ids: np.ndarray) -> dict[int, float]:
+        """``bm25`` of every match of ``query`` (negated: higher is better, as on PostgreSQL)."""
         weights = ", ".join(str(weight) for weight in FTS_WEIGHTS)
-        # bm25() is better when lower; negated so both engines sort descending.
-        return f"-bm25({FTS_TABLE}, {weights})", []
+        sql = f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+        return dict(self.run(sql, [query.fts5()]))
 
     def matched_ids(self, query: ParsedQuery) -> np.ndarray:
         """Ids of every publication matching ``query`` (visible or not)."""
@@ -746,7 +730,6 @@ class SearchResult:
     sort: str
     total: int = 0
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
-    _base: tuple[str, list] = ("", [])
     _matches: tuple | None = None
 
     @property
@@ -775,41 +758,6 @@ class SearchResult:
         if not self.total or stop <= start:
             return []
         return _page(self, start, stop)
-
-
-def _visible_where(filters: Filters) -> tuple[str, list]:
-    """SQL conditions on ``p`` for what the public sees (``published()``) narrowed by ``filters``."""
-    published = Publication.objects.published()
-    compiler = published.query.get_compiler(using=published.db)
-    where, params = compiler.compile(published.query.where)
-    table = Publication._meta.db_table
-    # published() compiles to conditions on the publication table alone; alias it as p.
-    where = where.replace(connection.ops.quote_name(table) + ".", "p.")
-    conditions, params = [f"({where})"], list(params)
-    if filters.kind:
-        conditions.append("p.kind = %s")
-        params.append(filters.kind)
-    if filters.year:
-        conditions.append("p.published_at >= %s AND p.published_at < %s")
-        params += [
-            dt.datetime(filters.year, 1, 1, tzinfo=dt.UTC),
-            dt.datetime(filters.year + 1, 1, 1, tzinfo=dt.UTC),
-        ]
-    if filters.theme:
-        through = Publication.themes.through._meta.db_table
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM {through} t JOIN {Theme._meta.db_table} x ON x.id = t.theme_id "  # noqa: S608
-            "WHERE t.publication_id = p.id AND x.slug = %s)"
-        )
-        params.append(filters.theme)
-    if filters.region:
-        through = Publication.regions.through._meta.db_table
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM {through} r JOIN {Region._meta.db_table} x ON x.id = r.region_id "  # noqa: S608
-            "WHERE r.publication_id = p.id AND x.slug = %s)"
-        )
-        params.append(filters.region)
-    return " AND ".join(conditions), params
 
 
 def matched_ids(parsed: ParsedQuery) -> np.ndarray:
@@ -872,9 +820,6 @@ def search(
         return result
     flush_pending()
     engine = _engine()
-    where, params = _visible_where(filters)
-    base_sql, base_params = engine.matches(parsed, where, params)
-    result._base = (base_sql, base_params)
     # Counted once per query, filters and content version (pages 2, 3… and the other sort reuse it).
     result.total, result.facets = caching.cached(
         f"search:facets:{result.cache_key}", lambda: _facets(engine, result)
@@ -883,26 +828,34 @@ def search(
 
 
 def _ranked(result: SearchResult) -> list[tuple[int, float]]:
-    """(id, rank) of the best ``MAX_RESULTS`` hits, in the result's order."""
+    """(id, rank) of the best ``MAX_RESULTS`` hits, in the result's order.
+
+    Computed once per query, filters, sort and content version: ranking costs the
+    same for 20 or 1,000, and every further page is then a slice.
+    """
     engine = _engine()
+    key = f"search:ranked:{result.sort}:{result.cache_key}"
     if result.total > settings.SEARCH_EXACT_RANK_LIMIT:
-        return caching.cached(
-            f"search:tiers:{result.sort}:{result.cache_key}", lambda: _ranked_in_tiers(engine, result)
-        )
-    base_sql, base_params = result._base
-    rank_sql, _ = engine.rank_expression()
-    rank_params = [result.query.websearch()] if engine.vendor == "postgresql" else []
+        return caching.cached(key, lambda: _ranked_in_tiers(engine, result))
+    return caching.cached(key, lambda: _ranked_exactly(engine, result))
+
+
+def _ranked_exactly(engine, result: SearchResult) -> list[tuple[int, float]]:
+    """Every visible match scored (``ts_rank``/``bm25``), best first, newest first among equals.
+
+    The matches are the facet index's (visibility and filters already applied), so
+    the engine scores them by id without joining the publications; ``sort=date``
+    needs no score at all: the facet index is in date order.
+    """
+    index, mask = _matches(engine, result)
     if result.sort == "date":
-        order = "p.published_at DESC, p.id DESC"
-    else:
-        order = "rank DESC, p.published_at DESC, p.id DESC"
-    # The best MAX_RESULTS in order, computed once per query, filters, sort and content version:
-    # ranking costs the same for 20 or 1,000, and every further page is then a slice.
-    sql = f"SELECT p.id, {rank_sql} AS rank {base_sql} ORDER BY {order} LIMIT {MAX_RESULTS}"
-    return caching.cached(
-        f"search:ranked:{result.sort}:{result.cache_key}",
-        lambda: [(pk, float(rank or 0)) for pk, rank in engine.run(sql, [*rank_params, *base_params])],
-    )
+        return [(int(pk), 1.0) for pk in index.newest(mask, MAX_RESULTS)]
+    positions = np.flatnonzero(mask)
+    scores = engine.scores(result.query, index.ids[positions])
+    ranks = np.array([scores.get(int(pk), 0.0) for pk in index.ids[positions]], dtype=np.float64)
+    # Best score first; among equals the lower position, which is the newer publication.
+    order = np.lexsort((positions, -ranks))[:MAX_RESULTS]
+    return list(zip(index.ids[positions[order]].tolist(), ranks[order].tolist(), strict=True))
 
 
 def _ranked_in_tiers(engine, result: SearchResult) -> list[tuple[int, float]]:
