@@ -8,11 +8,14 @@ history restore); see :mod:`publications.services` for the rules and
 from __future__ import annotations
 
 import difflib
+import itertools
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,10 +27,22 @@ from publications.admin_tools import PublicationImportAdminMixin, export_crossre
 from publications.forms import (
     AddTagsForm,
     AuthorshipInlineFormSet,
+    FigureForm,
+    FigureInlineFormSet,
     OrderedInlineFormSet,
     PublicationAdminForm,
 )
-from publications.models import Authorship, Publication, Reaction, Reference, Region, SearchDocument, Theme
+from publications.history import history_capture_related, publication_restore_related, related_changes
+from publications.models import (
+    Authorship,
+    Figure,
+    Publication,
+    Reaction,
+    Reference,
+    Region,
+    SearchDocument,
+    Theme,
+)
 from publications.services import (
     publication_add_tags,
     publication_can_edit,
@@ -78,6 +93,33 @@ class ReferenceInline(admin.TabularInline):
         if db_field.name == "text":
             field.widget.attrs.update(rows=2, cols=60)
         return field
+
+
+def figure_preview(figure: Figure):
+    """A thumbnail of the figure and the shortcode that places it in the body."""
+    if not figure.pk or not figure.image:
+        return "Save to get the code that places this figure in the body."
+    return format_html(
+        '<img src="{}" alt="" width="80" class="figure-thumb" loading="lazy"> '
+        "Type <code>{}</code> in the body where it goes.",
+        figure.image.url,
+        figure.shortcode,
+    )
+
+
+class FigureInline(admin.TabularInline):
+    model = Figure
+    form = FigureForm
+    formset = FigureInlineFormSet
+    extra = 0
+    fields = ["position", "image", "alt_text", "caption", "preview"]
+    readonly_fields = ["preview"]
+    ordering = ["position", "pk"]
+    verbose_name_plural = "figures (JPEG, PNG or WebP; placed in the body with [figure N])"
+
+    @admin.display(description="in the body")
+    def preview(self, obj: Figure):
+        return figure_preview(obj)
 
 
 class PublishedYearFilter(admin.SimpleListFilter):
@@ -146,10 +188,13 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
     list_per_page = 50
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["themes", "regions"]
-    inlines = [AuthorshipInline, ReferenceInline]
+    inlines = [AuthorshipInline, ReferenceInline, FigureInline]
     actions = ["publish", "unpublish", "submit_for_review", "add_tags", export_crossref_deposit]
     readonly_fields = ["pdf_thumbnail_preview", "pdf_text_status", "workflow_notes", "created_by", "version"]
     history_list_display = ["status", "version", "compare_link"]
+    # The "Changes" column also lists authors, references, themes, regions, tags and figures.
+    object_history_list_template = "admin/publications/publication/object_history_list.html"
+    object_history_form_template = "admin/publications/publication/object_history_form.html"
     save_on_top = True
 
     class Media:
@@ -207,7 +252,9 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         # Each request gets its own form class that knows who is editing.
-        form = type(form.__name__, (form,), {"user": request.user})
+        form = type(
+            form.__name__, (form,), {"user": request.user, "restoring": getattr(request, "restoring", None)}
+        )
         if "status" in form.base_fields and not publication_can_publish(user=request.user):
             field = form.base_fields["status"]
             field.choices = [choice for choice in field.choices if choice[0] != Status.PUBLISHED]
@@ -232,6 +279,9 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
             expected_version=form.cleaned_data.get("edit_version") if change else None,
             change_reason=form.change_reason(),
         )
+        if getattr(request, "restoring", None) is not None:
+            # history_form_view puts the old related objects back after this.
+            request.restored = obj
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -253,6 +303,8 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
             self.message_user(
                 request, f"{len(parsed)} reference(s) added from the pasted list.", messages.SUCCESS
             )
+        # The history row of this save, completed with the inlines and m2m fields just saved.
+        history_capture_related(publication=form.instance)
 
     def get_urls(self):
         compare = path(
@@ -297,6 +349,7 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
                     )
                 )
             changes.append({"label": capfirst(field.verbose_name), "old": old, "new": new, "diff": lines})
+        changes += related_changes(older.related, newer.related)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -305,6 +358,7 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
             "older": older,
             "newer": newer,
             "changes": changes,
+            "related_unknown": older.related is None or newer.related is None,
         }
         return TemplateResponse(request, "admin/publications/publication/history_compare.html", context)
 
@@ -314,13 +368,43 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
             raise PermissionDenied
         return super().import_view(request)
 
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """The history page's "Changes": the publication's fields, then its related objects."""
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        records = list(historical_records)
+        for newer, older in itertools.pairwise(records):
+            related = [
+                {"field": change["label"], "old": change["old"], "new": change["new"], "note": change["note"]}
+                for change in related_changes(older.related, newer.related)
+            ]
+            if related:
+                newer.history_delta_changes = [*getattr(newer, "history_delta_changes", []), *related]
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """Show an old version to restore; restoring it saves that version, related objects included.
+
+        The restore is one transaction: the fields (through the usual form, with its workflow
+        rules and optimistic locking), then the themes, regions and tags the form shows (the
+        old version's), then the old authors, references and figures; the new history row
+        records the result.
+        """
+        record = get_object_or_404(Publication.history.model, id=object_id, history_id=version_id)
+        request.restoring = record
+        extra_context = {**(extra_context or {}), "restoring_related": record.related}
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, extra_context)
         # Restoring saves: only for those who may change the publication as it is now.
-        if request.method == "POST":
-            current = self.get_object(request, object_id)
-            if current is None or not self.has_change_permission(request, current):
-                raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        current = self.get_object(request, object_id)
+        if current is None or not self.has_change_permission(request, current):
+            raise PermissionDenied
+        with transaction.atomic():
+            response = super().history_form_view(request, object_id, version_id, extra_context)
+            restored = getattr(request, "restored", None)
+            if restored is not None and record.related is not None:
+                for problem in publication_restore_related(publication=restored, snapshot=record.related):
+                    self.message_user(request, problem, messages.WARNING)
+                history_capture_related(publication=restored)
+        return response
 
     # Columns ------------------------------------------------------------------
 
@@ -415,6 +499,31 @@ class PublicationAdmin(PublicationImportAdminMixin, SimpleHistoryAdmin):
             "select_across": request.POST.get("select_across", "0"),
         }
         return TemplateResponse(request, "admin/publications/publication/add_tags.html", context)
+
+
+@admin.register(Figure)
+class FigureAdmin(admin.ModelAdmin):
+    """All figures, to find one; they are added and changed in their publication's form, where
+    the publication's own permissions (a Contributor's own drafts) apply."""
+
+    list_display = ["__str__", "publication", "preview"]
+    list_select_related = ["publication"]
+    search_fields = ["alt_text", "caption", "publication__title"]
+    fields = ["publication", "position", "image", "width", "height", "alt_text", "caption", "preview"]
+    readonly_fields = fields
+
+    @admin.display(description="in the body")
+    def preview(self, obj: Figure):
+        return figure_preview(obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Reaction)

@@ -8,11 +8,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
-from publications.models import Authorship, Publication
+from publications.models import Authorship, Figure, Publication
 from publications.references import ParsedReference, parse_reference_list
 from publications.sanitize import plain_text, sanitize_html
 from publications.services import publication_check_transition
-from publications.validators import process_cover_image, validate_pdf_upload
+from publications.validators import process_cover_image, process_figure_image, validate_pdf_upload
 
 Status = Publication.Status
 
@@ -58,6 +58,9 @@ class PublicationAdminForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
         widgets = {"body": RichTextarea}
 
+    # The admin sets the history row being restored, if any (see PublicationAdmin.get_form).
+    restoring = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.parsed_references: list[ParsedReference] = []
@@ -66,6 +69,11 @@ class PublicationAdminForm(forms.ModelForm):
             # The version stored now: also right when restoring an old version from the history.
             stored = Publication.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
             self.initial["edit_version"] = stored or self.instance.version
+            if self.restoring is not None and self.restoring.related is not None:
+                # The restored version's themes, regions and tags, not today's.
+                from publications.history import snapshot_initial
+
+                self.initial.update(snapshot_initial(self.restoring.related))
 
     def clean_body(self) -> str:
         return sanitize_html(self.cleaned_data.get("body", ""))
@@ -189,6 +197,50 @@ class AuthorshipInlineFormSet(OrderedInlineFormSet):
                 pk__in=[pk for pk in chosen if pk]
             ).update(is_corresponding=False)
         return super().save(commit=commit)
+
+
+class FigureForm(forms.ModelForm):
+    """A figure of the body: a real, size-checked image (scaled down), alternative text, caption."""
+
+    class Meta:
+        model = Figure
+        fields = ["position", "image", "alt_text", "caption"]
+        widgets = {"caption": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if isinstance(image, UploadedFile):
+            image, self.instance.width, self.instance.height = process_figure_image(image)
+        return image
+
+    def clean_alt_text(self) -> str:
+        alt_text = plain_text(self.cleaned_data.get("alt_text", ""))
+        if not alt_text:
+            raise ValidationError("Describe what the image shows.", code="alt_required")
+        return alt_text
+
+    def clean_caption(self) -> str:
+        return plain_text(self.cleaned_data.get("caption", ""))
+
+
+class FigureInlineFormSet(OrderedInlineFormSet):
+    """Each figure of a publication has its own number: ``[figure N]`` must name one."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: set[int] = set()
+        for index, form in enumerate(self.forms):
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            number = data.get("position") or index + 1
+            if number in seen:
+                raise ValidationError(
+                    "Two figures have the number %(number)s; give each its own.",
+                    code="figure_number",
+                    params={"number": number},
+                )
+            seen.add(number)
 
 
 class AddTagsForm(forms.Form):

@@ -45,6 +45,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from authors.models import Author, Organization
 from center.identifiers import normalize_doi, normalize_orcid, validate_doi, validate_orcid
 from publications.citations import full_title
+from publications.history import history_capture_related
 from publications.models import Authorship, Language, License, Publication, Region, Theme
 
 FORMATS = ("csv", "bib", "ris", "json")
@@ -1119,6 +1120,8 @@ def _save(plan: _Plan, writer: _Writer) -> Publication:
         publication.themes.set([_named(Theme, name) for name in record.themes])
     if plan.regions_changed:
         publication.regions.set([_named(Region, name) for name in record.regions])
+    # The history row of this save shows the authors, tags, themes and regions just imported.
+    history_capture_related(publication=publication)
     return publication
 
 

@@ -82,6 +82,17 @@ class Language(models.TextChoices):
     ARABIC = "ar", "Arabic"
 
 
+class PublicationHistoryBase(models.Model):
+    """What each row of a publication's revision history holds besides its own fields."""
+
+    # Authors, references, themes, regions, tags and figures as they were after that save
+    # (publications.history.related_snapshot); null in rows saved before they were recorded.
+    related = models.JSONField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class PublicationQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         """Updates send no signals: tell the cache that content changed (bulk publish, counters)."""
@@ -204,10 +215,12 @@ class Publication(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PublicationQuerySet.as_manager()
-    # Revision history: who changed what, when (admin "History": diff and restore).
+    # Revision history: who changed what, when (admin "History": diff and restore), related
+    # objects included (publications/history.py).
     history = HistoricalRecords(
         excluded_fields=["pdf_text", "pdf_text_status", "likes", "dislikes", "updated_at"],
         history_change_reason_field=models.TextField(null=True),
+        bases=[PublicationHistoryBase],
     )
 
     class Meta:
@@ -354,6 +367,40 @@ class Reference(models.Model):
         if self.language and self.language != Language.ENGLISH:
             return f"(In {self.get_language_display()})"
         return ""
+
+
+class Figure(models.Model):
+    """An image of a publication's body, placed in the text with ``[figure N]`` (N: its number).
+
+    The file is checked and scaled down by the admin form (publications.validators) and
+    stored through Django's storage API; width and height are kept so that the page
+    reserves the figure's space before the image arrives.
+    """
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="figures")
+    position = models.PositiveSmallIntegerField(
+        "number", default=0, help_text="Place it in the body with [figure N], N being this number."
+    )
+    image = models.ImageField(upload_to="publications/figures/%Y/", max_length=255)
+    width = models.PositiveIntegerField(null=True, editable=False)
+    height = models.PositiveIntegerField(null=True, editable=False)
+    alt_text = models.CharField(
+        "alternative text",
+        max_length=300,
+        help_text="What the image shows, for readers who cannot see it (screen readers, search engines).",
+    )
+    caption = models.TextField(blank=True, help_text="Shown under the image, after “Figure N.” (plain text).")
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"Figure {self.position}: {self.alt_text[:60]}"
+
+    @property
+    def shortcode(self) -> str:
+        """What an editor types in the body to place this figure."""
+        return f"[figure {self.position}]"
 
 
 class Reaction(models.Model):

@@ -165,8 +165,15 @@ def publication_send_back(*, publication: Publication, user, comment: str) -> Pu
 
 
 def publication_add_tags(*, publication: Publication, user, tags: list[str]) -> Publication:
-    """Add ``tags`` to a publication ``user`` may edit."""
+    """Add ``tags`` to a publication ``user`` may edit, as a new version (the history shows it)."""
     if not publication_can_edit(user=user, publication=publication):
         raise PermissionDenied("You may not change this publication.")
-    publication.tags.add(*tags)
-    return publication
+    with transaction.atomic():
+        publication.tags.add(*tags)
+        # Saved after the tags: the history row made by the save records them.
+        return publication_save(
+            publication=publication,
+            user=user,
+            expected_version=publication.version,
+            change_reason=f"Tags added: {', '.join(tags)}",
+        )

@@ -4,7 +4,7 @@ A PDF must have the .pdf extension and a PDF content type, start with the PDF ma
 bytes, open with pypdf, not be encrypted and fit ``settings.PDF_MAX_UPLOAD_SIZE``.
 A cover image must really be an image Pillow can read (JPEG, PNG or WebP) within
 ``COVER_MAX_UPLOAD_SIZE`` and ``COVER_MAX_PIXELS``; it is then scaled down to fit
-``COVER_MAX_DIMENSION``.
+``COVER_MAX_DIMENSION``. Figures of the body get the same checks.
 """
 
 from __future__ import annotations
@@ -110,3 +110,14 @@ def process_cover_image(upload: UploadedFile) -> UploadedFile:
         raise invalid from error
     name = Path(upload.name or "cover").stem + COVER_EXTENSIONS[image_format]
     return SimpleUploadedFile(name, output.getvalue(), content_type=COVER_FORMATS[image_format])
+
+
+def process_figure_image(upload: UploadedFile) -> tuple[UploadedFile, int, int]:
+    """Check and scale down a body figure like a cover image; return it with its width and height."""
+    from PIL import Image
+
+    processed = process_cover_image(upload)
+    with Image.open(io.BytesIO(processed.read())) as image:
+        width, height = image.size
+    processed.seek(0)
+    return processed, width, height

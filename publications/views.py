@@ -234,7 +234,9 @@ class PublicationDetailView(PublicationVisibilityMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         publication = self.object
-        body, sections = render_body(publication.body)
+        # Figures are read (one query, however many) only when the body places one.
+        figures = publication.figures.all() if "[figure" in publication.body.lower() else ()
+        body, sections = render_body(publication.body, figures)
         authorships = list(publication.authorships.all())
         context.update(
             is_preview=not publication.is_public,
