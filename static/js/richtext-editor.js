@@ -22,11 +22,9 @@
       before: "<table>\n<thead><tr><th>Heading</th><th>Heading</th></tr></thead>\n<tbody><tr><td>",
       after: "</td><td></td></tr></tbody>\n</table>"
     },
-    {
-      label: "Figure", title: "Figure with caption", block: true,
-      before: '<figure><img src="https://" alt="Describe the image"><figcaption>',
-      after: "</figcaption></figure>"
-    }
+    // Figures are uploaded in the "Figures" section of the form and placed by number: the
+    // page shows them with their alt text, caption and size (images from elsewhere are removed).
+    { label: "Figure", title: "Place an uploaded figure ([figure N])", figure: true }
   ];
 
   function replaceSelection(textarea, text, selectStart, selectEnd) {
@@ -56,6 +54,15 @@
       }
       var safe = url.trim().replace(/"/g, "%22");
       replaceSelection(textarea, '<a href="' + safe + '">' + (selected || safe) + "</a>");
+      return;
+    }
+    if (button.figure) {
+      var number = window.prompt("Number of the figure (from the Figures section below)", "1");
+      if (!number || !/^\s*\d+\s*$/.test(number)) {
+        return;
+      }
+      var before = textarea.selectionStart > 0 ? "\n" : "";
+      replaceSelection(textarea, before + "<p>[figure " + number.trim() + "]</p>\n");
       return;
     }
     var prefix = button.block && textarea.selectionStart > 0 ? "\n" : "";
