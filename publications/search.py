@@ -32,7 +32,6 @@ import functools
 import hashlib
 import html
 import itertools
-import json
 import re
 import threading
 import unicodedata
@@ -80,8 +79,6 @@ STOP_WORDS = frozenset(
 
 # Sentinels around matched words in snippets: the text is escaped first, then they become <mark>.
 _START, _STOP = "\x02", "\x03"
-# Between the texts of one hit in a single ts_headline() call (clean texts never hold it).
-_SEPARATOR = "\x1e"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -259,8 +256,16 @@ def flush_pending() -> None:
         index_publications(batch)
 
 
-def _related_names(ids: Sequence[int]) -> dict[int, list[str]]:
-    """Authors', themes', regions' and tags' names of these publications, in one query."""
+# The parts of a publication's related names, in the order the index and the cards list them.
+AUTHOR, THEME, REGION, TAG = 1, 2, 3, 4
+
+
+def _related(ids: Sequence[int]) -> dict[int, list[tuple]]:
+    """Authors, themes, regions and tags of these publications, in one query.
+
+    ``{publication id: [(part, id, slug, name, family name), …]}``, in a fixed order
+    (byline, then themes, regions and tags by name): the same data, the same vector.
+    """
     from taggit.models import Tag, TaggedItem
 
     from authors.models import Author
@@ -269,32 +274,39 @@ def _related_names(ids: Sequence[int]) -> dict[int, list[str]]:
     themes = Publication.themes.through._meta.db_table
     regions = Publication.regions.through._meta.db_table
     content_type = ContentType.objects.get_for_model(Publication).pk
-    # In a fixed order (byline, then themes, regions, tags by name): the same data, the same vector.
     sql = f"""
-        SELECT a.publication_id, au.given_name, au.family_name, 1 AS part, a.position AS rank, au.id AS tie
+        SELECT a.publication_id, {AUTHOR} AS part, a.position AS rank, au.given_name, au.id, au.slug,
+               au.family_name
           FROM {Authorship._meta.db_table} a JOIN {Author._meta.db_table} au ON au.id = a.author_id
          WHERE a.publication_id IN ({placeholders})
         UNION ALL
-        SELECT t.publication_id, x.name, '', 2, 0, x.id FROM {themes} t
+        SELECT t.publication_id, {THEME}, 0, x.name, x.id, x.slug, '' FROM {themes} t
           JOIN {Theme._meta.db_table} x ON x.id = t.theme_id
          WHERE t.publication_id IN ({placeholders})
         UNION ALL
-        SELECT r.publication_id, x.name, '', 3, 0, x.id FROM {regions} r
+        SELECT r.publication_id, {REGION}, 0, x.name, x.id, x.slug, '' FROM {regions} r
           JOIN {Region._meta.db_table} x ON x.id = r.region_id
          WHERE r.publication_id IN ({placeholders})
         UNION ALL
-        SELECT i.object_id, x.name, '', 4, 0, x.id FROM {TaggedItem._meta.db_table} i
+        SELECT i.object_id, {TAG}, 0, x.name, x.id, x.slug, '' FROM {TaggedItem._meta.db_table} i
           JOIN {Tag._meta.db_table} x ON x.id = i.tag_id
          WHERE i.content_type_id = %s AND i.object_id IN ({placeholders})
-        ORDER BY 1, 4, 5, 2, 6
+        ORDER BY 1, 2, 3, 4, 5
     """  # noqa: S608 - table names from models, values as parameters
-    params = [*ids, *ids, *ids, content_type, *ids]
-    names: dict[int, list[str]] = {}
+    related: dict[int, list[tuple]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for publication_id, first, second, *_ in cursor.fetchall():
-            names.setdefault(publication_id, []).append(f"{first} {second}".strip())
-    return names
+        cursor.execute(sql, [*ids, *ids, *ids, content_type, *ids])
+        for publication_id, part, _, name, pk, slug, family_name in cursor.fetchall():
+            related.setdefault(publication_id, []).append((part, pk, slug, name, family_name))
+    return related
+
+
+def _related_names(ids: Sequence[int]) -> dict[int, list[str]]:
+    """The names of ``_related``, as the index holds them."""
+    return {
+        pk: [f"{name} {family_name}".strip() for _, _, _, name, family_name in rows]
+        for pk, rows in _related(ids).items()
+    }
 
 
 def _documents(ids: Sequence[int]) -> list[tuple[int, str, str, str, str]]:
@@ -433,17 +445,13 @@ class _PostgreSQL:
         more than the rest of the search; the stems are the same as the index's."""
         marker = _Marker(query)
         sql = f"""
-            SELECT d.publication_id, d.text, p.pdf_text <> '',
-                   (SELECT string_agg(translate(x.name, %s, '   '), %s ORDER BY x.name)
-                      FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
-                     WHERE i.content_type_id = %s AND i.object_id = d.publication_id)
+            SELECT d.publication_id, d.text, p.pdf_text <> ''
               FROM {self.table} d
               JOIN {Publication._meta.db_table} p ON p.id = d.publication_id
              WHERE d.publication_id = ANY(%s)
         """  # noqa: S608
-        params = [_START + _STOP + _SEPARATOR, _SEPARATOR, _publication_type(), list(texts)]
         found, unmatched = {}, []
-        for pk, text, has_pdf, tags in self.run(sql, params):
+        for pk, text, has_pdf in self.run(sql, [list(texts)]):
             card = texts[pk]
             snippet = marker.fragment(text)
             if snippet is None and has_pdf:
@@ -452,7 +460,7 @@ class _PostgreSQL:
                 snippet=snippet or _opening(text),
                 title=[marker.mark(part) for part in card.title],
                 people=[marker.mark(name) for name in card.people],
-                tags=[marker.mark(tag) for tag in tags.split(_SEPARATOR)] if tags else [],
+                tags=[marker.mark(tag) for tag in card.tags],
             )
         if unmatched:  # the words are only in the PDF: a fragment of its text
             table = Publication._meta.db_table
@@ -513,22 +521,19 @@ class _SQLite:
         # FTS5 highlights only its own columns: the words it marks there are marked in the card's texts.
         sql = f"""
             SELECT rowid, snippet({FTS_TABLE}, 2, %s, %s, '…', 24), snippet({FTS_TABLE}, 3, %s, %s, '…', 24),
-                   highlight({FTS_TABLE}, 0, %s, %s), highlight({FTS_TABLE}, 1, %s, %s),
-                   (SELECT json_group_array(name) FROM (
-                        SELECT x.name FROM {_tagged_items()} i JOIN {_tags()} x ON x.id = i.tag_id
-                         WHERE i.content_type_id = %s AND i.object_id = {FTS_TABLE}.rowid ORDER BY x.name))
+                   highlight({FTS_TABLE}, 0, %s, %s), highlight({FTS_TABLE}, 1, %s, %s)
               FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({_in_list(ids)})
         """  # noqa: S608
-        params = [_START, _STOP] * 4 + [_publication_type(), query.fts5(), *ids]
+        params = [_START, _STOP] * 4 + [query.fts5(), *ids]
         found = {}
-        for pk, text, pdf, title, people, tags in self.run(sql, params):
+        for pk, text, pdf, title, people in self.run(sql, params):
             card = texts[pk]
             title_words, people_words = _marked_words(title), _marked_words(people)
             found[pk] = Highlights(
                 snippet=_best_snippet(text, pdf),
                 title=[_mark_words(text, title_words) for text in card.title],
                 people=[_mark_words(text, people_words) for text in card.people],
-                tags=[_mark_words(clean_text(tag), people_words) for tag in json.loads(tags or "[]")],
+                tags=[_mark_words(tag, people_words) for tag in card.tags],
             )
         return found
 
@@ -544,10 +549,13 @@ class _SQLite:
 
 @dataclass
 class CardTexts:
-    """What a hit's card shows besides the snippet: title and subtitle; authors', themes', regions' names."""
+    """What a hit's card shows besides the snippet: title and subtitle; authors', themes' and
+    regions' names (in this order); tags' names (by name); the authors, for their links."""
 
     title: list[str]
     people: list[str]
+    tags: list[str] = field(default_factory=list)
+    authors: list = field(default_factory=list)
 
 
 @dataclass
@@ -558,22 +566,6 @@ class Highlights:
     title: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-
-
-def _tagged_items() -> str:
-    from taggit.models import TaggedItem
-
-    return TaggedItem._meta.db_table
-
-
-def _tags() -> str:
-    from taggit.models import Tag
-
-    return Tag._meta.db_table
-
-
-def _publication_type() -> int:
-    return ContentType.objects.get_for_model(Publication).pk
 
 
 _MARKED = re.compile(f"{_START}([^{_STOP}]*){_STOP}")
@@ -625,20 +617,26 @@ class _Marker:
 
     def __init__(self, query: ParsedQuery):
         self.lexemes = {lexeme(word) for word in query.words} - {None}
+        self._seen: dict[str, bool] = {}
 
     def matches(self, word: str) -> bool:
-        return lexeme(word) in self.lexemes
+        found = self._seen.get(word)
+        if found is None:
+            found = self._seen[word] = lexeme(word) in self.lexemes
+        return found
 
     def mark(self, text: str) -> str:
         """The whole of ``text``, every matched word between sentinels."""
-        return _WORD.sub(
-            lambda match: f"{_START}{match[0]}{_STOP}" if self.matches(match[0]) else match[0], text
-        )
+        return _WORD.sub(self._marked, text)
+
+    def _marked(self, match: re.Match) -> str:
+        return f"{_START}{match[0]}{_STOP}" if self.matches(match[0]) else match[0]
 
     def fragment(self, text: str) -> str | None:
         """The stretch of ``text`` with the most matched words, marked; None when none matched."""
         spans = [match.span() for match in _WORD.finditer(text)]
-        hits = [number for number, (begin, end) in enumerate(spans) if self.matches(text[begin:end])]
+        words = [text[begin:end] for begin, end in spans]
+        hits = [number for number, word in enumerate(words) if self.matches(word)]
         matched = set(hits)
         if not hits:
             return None
@@ -651,7 +649,7 @@ class _Marker:
         for number in range(first, last + 1):
             begin, end = spans[number]
             marked.append(text[cursor:begin])
-            word = text[begin:end]
+            word = words[number]
             marked.append(f"{_START}{word}{_STOP}" if number in matched else word)
             cursor = end
         if last == len(spans) - 1:
@@ -882,32 +880,38 @@ def _ranked_in_tiers(engine, result: SearchResult) -> list[tuple[int, float]]:
     return ranked
 
 
+# What a hit's card shows of the publication itself.
+CARD_FIELDS = ("id", "slug", "kind", "published_at", "title", "subtitle")
+
+
 def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
+    """A page of hits: the card's own fields, its related names (one query), its snippets (one)."""
+    from authors.models import Author
+
     engine = _engine()
     rows = _ranked(result)[start:stop]
     ids = [pk for pk, _ in rows]
     ranks = dict(rows)
-    publications = {
-        publication.pk: publication
-        for publication in Publication.objects.filter(pk__in=ids).defer("body", "pdf_text").for_listing()
-    }
+    publications = Publication.objects.filter(pk__in=ids).only(*CARD_FIELDS).in_bulk()
     hits = [publications[pk] for pk in ids if pk in publications]  # one may be deleted meanwhile
-    texts = {publication.pk: _card_texts(publication) for publication in hits}
+    related = _related([publication.pk for publication in hits]) if hits else {}
+    texts = {}
+    for publication in hits:
+        card = CardTexts(title=[clean_text(publication.title), clean_text(publication.subtitle)], people=[])
+        for part, pk, slug, name, family_name in related.get(publication.pk, []):
+            if part == AUTHOR:
+                author = Author(pk=pk, slug=slug, given_name=name, family_name=family_name)
+                author._state.adding, author._state.db = False, publication._state.db
+                card.authors.append(author)
+                card.people.append(clean_text(author.full_name))
+            else:
+                (card.tags if part == TAG else card.people).append(clean_text(name))
+        texts[publication.pk] = card
     found = engine.snippets(result.query, texts) if hits else {}
     for publication in hits:
         publication.search_rank = float(ranks[publication.pk] or 0)
         _set_highlights(publication, texts[publication.pk], found.get(publication.pk) or Highlights())
     return hits
-
-
-def _card_texts(publication: Publication) -> CardTexts:
-    people = [authorship.author.full_name for authorship in publication.authorships.all()]
-    people += [theme.name for theme in publication.themes.all()]
-    people += [region.name for region in publication.regions.all()]
-    return CardTexts(
-        title=[clean_text(publication.title), clean_text(publication.subtitle)],
-        people=[clean_text(name) for name in people],
-    )
 
 
 def _set_highlights(publication: Publication, texts: CardTexts, found: Highlights) -> None:
@@ -919,7 +923,7 @@ def _set_highlights(publication: Publication, texts: CardTexts, found: Highlight
     """
     title = found.title or texts.title
     people = found.people if len(found.people) == len(texts.people) else texts.people
-    authors = [authorship.author for authorship in publication.authorships.all()]
+    authors = texts.authors
     publication.search_title = highlight(title[0])
     publication.search_subtitle = highlight(title[1]) if _START in title[1] else ""
     publication.search_authors = [
