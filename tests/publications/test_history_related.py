@@ -379,3 +379,21 @@ def test_import_history_row_has_imported_authors():
     latest = Publication.objects.get(source_key="k-1").history.first()
     assert [entry["name"] for entry in latest.related["authors"]] == ["John Smith", "Jane Doe"]
     assert [entry["name"] for entry in latest.related["themes"]] == ["Energy"]
+
+
+def test_contributor_restores_own_draft_with_authors(contributor, people):
+    """A contributor restoring an older version of their own draft gets its authors back."""
+    client = Client()
+    client.force_login(contributor)
+    item = PublicationFactory(created_by=contributor, status=Publication.Status.DRAFT, published_at=None)
+    data = form_data(client, item)
+    data.update({"authorships-0-author": str(people["A"].pk), "authorships-0-position": "1"})
+    data["authorships-TOTAL_FORMS"] = "1"
+    save(client, item, data)
+    with_author = item.history.first()
+    data = form_data(client, item)
+    data["authorships-0-DELETE"] = "on"
+    save(client, item, data)
+    assert not item.authorships.exists()
+    assert restore(client, item, with_author).status_code == HTTPStatus.FOUND
+    assert list(item.authorships.values_list("author", flat=True)) == [people["A"].pk]
