@@ -48,6 +48,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from center import caching
 from publications import facet_index
+from publications.body import FIGURE_SHORTCODE
 from publications.models import Authorship, Publication, Region, SearchDocument, Theme
 
 FTS_TABLE = "publications_search_fts"
@@ -321,7 +322,7 @@ def _documents(ids: Sequence[int]) -> list[tuple[int, str, str, str, str]]:
             pk,
             clean_text(f"{title} {subtitle}"),
             clean_text(" ".join(names.get(pk, []))),
-            clean_text(f"{abstract} {plain_text(body)}"),
+            clean_text(f"{abstract} {plain_text(FIGURE_SHORTCODE.sub(' ', body))}"),
             clean_text(pdf_text[:MAX_PDF_CHARS]),
         )
         for pk, title, subtitle, abstract, body, pdf_text in rows
@@ -419,26 +420,37 @@ class _PostgreSQL:
 
     def matched_ids(self, query: ParsedQuery) -> np.ndarray:
         """Ids of every publication matching ``query`` (visible or not), from the GIN index alone."""
-        return self._ids("vector", query)
+        return self._ids(("vector", query))[0]
 
-    def head_ids(self, query: ParsedQuery) -> np.ndarray:
-        """Ids of the publications matching ``query`` in their title, authors or subjects (A and B)."""
-        return self._ids("ts_filter(vector, '{a,b}')", query)
+    def head_ids(self, query: ParsedQuery) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the publications matching ``query`` in their title, authors or subjects (A and B):
+        all its words, then any of them."""
+        head = "ts_filter(vector, '{a,b}')"
+        if query.every_word() == query.any_word():  # one word or phrase
+            found = self._ids((head, query.every_word()))[0]
+            return found, found
+        return self._ids((head, query.every_word()), (head, query.any_word()))
 
-    def _ids(self, vector: str, query: ParsedQuery) -> np.ndarray:
+    def _ids(self, *searches: tuple[str, ParsedQuery]) -> tuple[np.ndarray, ...]:
+        """The ids whose ``vector`` expression matches each query, in one round trip.
+
+        For a common word the planner prefers a sequential scan, which reads every
+        vector; the GIN indexes (search_document_vector, search_document_head) answer
+        without reading any. The setting is sent in the same message as the query
+        (Django's psycopg cursors bind parameters on the client), and is local to it.
+        """
+        aggregate = f"SELECT string_agg(publication_id::text, ',') FROM {self.table} WHERE"  # noqa: S608
+        parts = [
+            f"({aggregate} {vector} @@ websearch_to_tsquery('{PG_CONFIG}', %s))" for vector, _ in searches
+        ]
         sql = (
-            f"SELECT string_agg(publication_id::text, ',') FROM {self.table} "  # noqa: S608
-            f"WHERE {vector} @@ websearch_to_tsquery('{PG_CONFIG}', %s)"
+            f"SET LOCAL enable_seqscan = off; SELECT {', '.join(parts)}; SET LOCAL enable_seqscan TO DEFAULT"
         )
-        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            # For a common word the planner prefers a sequential scan, which reads every
-            # vector; the GIN indexes (search_document_vector, search_document_head)
-            # answer without reading any.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(sql, [query.websearch()])
-            text = cursor.fetchone()[0]
-            cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
-        return facet_index.parse_ids(text)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [query.websearch() for _, query in searches])
+            cursor.cursor.nextset()
+            texts = cursor.fetchone()
+        return tuple(facet_index.parse_ids(text) for text in texts)
 
     def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
         """Marked in Python (``_Marker``): ``ts_headline`` parses each text again, which costs
@@ -506,9 +518,12 @@ class _SQLite:
         """Ids of every publication matching ``query`` (visible or not)."""
         return self._ids(query.fts5())
 
-    def head_ids(self, query: ParsedQuery) -> np.ndarray:
-        """Ids of the publications matching ``query`` in their title, authors or subjects."""
-        return self._ids(f"{{title people}} : ({query.fts5()})")
+    def head_ids(self, query: ParsedQuery) -> tuple[np.ndarray, np.ndarray]:
+        """As on PostgreSQL: matching in the title or people, all the words, then any of them."""
+        return tuple(
+            self._ids(f"{{title people}} : ({part.fts5()})")
+            for part in (query.every_word(), query.any_word())
+        )
 
     def _ids(self, expression: str) -> np.ndarray:
         # One string rather than a row per match: 90,000 rows would cost more to fetch than to find.
@@ -634,12 +649,13 @@ class _Marker:
 
     def fragment(self, text: str) -> str | None:
         """The stretch of ``text`` with the most matched words, marked; None when none matched."""
-        spans = [match.span() for match in _WORD.finditer(text)]
-        words = [text[begin:end] for begin, end in spans]
-        hits = [number for number, word in enumerate(words) if self.matches(word)]
-        matched = set(hits)
-        if not hits:
+        words = _WORD.findall(text)
+        found = {word for word in set(words) if self.matches(word)}
+        if not found:
             return None
+        spans = [match.span() for match in _WORD.finditer(text)]
+        hits = [number for number, word in enumerate(words) if word in found]
+        matched = set(hits)
         size = self.SNIPPET_WORDS
         # The window of ``size`` words from a matched word that holds the most matched words (the first such).
         best = max(range(len(hits)), key=lambda i: (bisect.bisect_left(hits, hits[i] + size) - i, -i))
@@ -867,12 +883,9 @@ def _ranked_in_tiers(engine, result: SearchResult) -> list[tuple[int, float]]:
     index, mask = _matches(engine, result)
     if result.sort == "date":
         return [(int(pk), 1.0) for pk in index.newest(mask, MAX_RESULTS)]
-    every = mask & index.mask(engine.head_ids(result.query.every_word()))
-    some = mask & ~every
-    if len(result.query.words) > 1:
-        some &= index.mask(engine.head_ids(result.query.any_word()))
-    else:
-        some[:] = False
+    every_word, any_word = engine.head_ids(result.query)
+    every = mask & index.mask(every_word)
+    some = mask & ~every & index.mask(any_word)
     rest = mask & ~every & ~some
     ranked: list[tuple[int, float]] = []
     for tier, members in ((3.0, every), (2.0, some), (1.0, rest)):

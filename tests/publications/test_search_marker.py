@@ -78,3 +78,12 @@ def test_hit_matched_by_author_only_shows_the_opening():
     assert hit.pk == publication.pk
     assert str(hit.search_snippet).startswith("A calm opening sentence.")
     assert "<mark>" not in str(hit.search_snippet)
+
+
+@pytest.mark.django_db
+def test_figure_codes_are_not_indexed_text():
+    """A body's ``[figure N]`` places an image: it is neither searchable nor shown in snippets."""
+    PublicationFactory(abstract="", body="<p>Grain exports rose.</p><p>[figure 1]</p><p>Then fell.</p>")
+    hit = search.search("grain")[0:1][0]
+    assert "figure" not in str(hit.search_snippet)
+    assert search.search("figure").total == 0
