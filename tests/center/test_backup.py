@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from django.core.files.base import ContentFile
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from center.backup import serialized_site
+from center.management.commands.import_site import Command as ImportSiteCommand
 from newsletter.models import Subscriber
 from publications.demo_pdf import build_pdf
 from publications.models import Publication, Reaction
@@ -101,17 +103,79 @@ def ids_found_by_search(query: str) -> list[int]:
     return sorted(filter_by_query(Publication.objects.published(), query).values_list("pk", flat=True))
 
 
+def create_one_of_each():
+    """New rows after a restore (PostgreSQL: the sequences must have moved past the restored ids)."""
+    return PublicationFactory(), AuthorFactory(), SubscriberFactory()
+
+
 @pytest.mark.slow
-def test_round_trip_seed_demo(tmp_path, settings):
-    """The demo index (50 publications) survives a round trip unchanged, search index rebuilt."""
-    call_command("seed_demo", publications=50, verbosity=0)
+def test_round_trip_full_demo_index(tmp_path, settings, capsys):
+    """The demo index as ``make run`` loads it (5,821 publications, PDFs) survives a round trip unchanged.
+
+    Every row, every media file and the rebuilt search index are compared; afterwards new
+    publications, authors and subscribers can be created.
+    """
+    call_command("seed_demo", verbosity=0)
+    assert Publication.objects.published().count() == 5821
     before_search = ids_found_by_search("energy")
     assert before_search
-    before, files = round_trip(tmp_path / "demo.tar.gz", settings)
-    assert Publication.objects.published().count() == 50
+    before, files = serialized_site(), media_files(settings.MEDIA_ROOT)
+    assert len(files) == 36
+    started = time.monotonic()
+    call_command("export_site", str(tmp_path / "demo.tar.gz"), verbosity=0)
+    exported = time.monotonic()
+    call_command("flush", interactive=False, verbosity=0)
+    for path in settings.MEDIA_ROOT.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    assert not Publication.objects.exists()
+    assert not media_files(settings.MEDIA_ROOT)
+    flushed = time.monotonic()
+    call_command("import_site", str(tmp_path / "demo.tar.gz"), verbosity=0)
+    imported = time.monotonic()
+    with capsys.disabled():
+        print(
+            f"\nfull demo index: export {exported - started:.1f} s, import {imported - flushed:.1f} s, "
+            f"{len(before):,} objects"
+        )
+    assert Publication.objects.published().count() == 5821
     assert ids_found_by_search("energy") == before_search
-    assert serialized_site() == before
     assert media_files(settings.MEDIA_ROOT) == files
+    assert serialized_site() == before
+    publication, author, subscriber = create_one_of_each()
+    restored_ids = {(item["model"], item["pk"]) for item in before}
+    assert ("publications.publication", publication.pk) not in restored_ids
+    assert ("authors.author", author.pk) not in restored_ids
+    assert ("newsletter.subscriber", subscriber.pk) not in restored_ids
+
+
+def test_round_trip_keeps_microseconds(tmp_path, settings, django_user_model):
+    """Timestamps come back to the microsecond, also when their milliseconds are zero.
+
+    JSON written with Django's encoder keeps milliseconds only: 10:00:01.000412 came back as
+    10:00:01, and the old comparison (made with that encoder too) noticed only those rows.
+    """
+    build_dataset(django_user_model)
+    moments = [dt.datetime(2025, 3, 4, 10, 0, 1, micro, tzinfo=dt.UTC) for micro in (412, 123456, 999)]
+    for publication, moment in zip(Publication.objects.order_by("pk"), moments, strict=False):
+        Publication.objects.filter(pk=publication.pk).update(created_at=moment, updated_at=moment)
+    Subscriber.objects.update(consent_at=moments[0])
+    stamps = sorted(Publication.objects.values_list("pk", "created_at", "updated_at"))
+    consents = sorted(Subscriber.objects.values_list("pk", "consent_at"))
+    before, _ = round_trip(tmp_path / "backup", settings)
+    assert sorted(Publication.objects.values_list("pk", "created_at", "updated_at")) == stamps
+    assert sorted(Subscriber.objects.values_list("pk", "consent_at")) == consents
+    assert serialized_site() == before
+
+
+def test_import_resets_sequences(tmp_path, settings, django_user_model):
+    """After a restore new publications, authors and subscribers get new ids (PostgreSQL sequences)."""
+    build_dataset(django_user_model)
+    round_trip(tmp_path / "backup", settings)
+    publication, author, subscriber = create_one_of_each()
+    assert Publication.objects.count() == 7
+    assert publication.pk == Publication.objects.order_by("pk").last().pk
+    assert author.pk and subscriber.pk
 
 
 def test_manifest_counts(tmp_path, django_user_model):
@@ -138,13 +202,21 @@ def test_import_replaces_groups_created_by_migrate(tmp_path, django_user_model):
     assert sorted(Group.objects.values_list("name", flat=True)) == names
 
 
-def test_import_refuses_non_empty_database(tmp_path, django_user_model):
-    """Importing into a database that has content is refused, and nothing is added."""
+def test_import_refuses_non_empty_database(tmp_path, settings, django_user_model, capsys):
+    """Importing into a database that has content fails (exit status 1, a clear message), writing nothing."""
     build_dataset(django_user_model)
     call_command("export_site", str(tmp_path / "backup"), verbosity=0)
-    with pytest.raises(CommandError, match="not empty"):
-        call_command("import_site", str(tmp_path / "backup"), verbosity=0)
-    assert Publication.objects.count() == 6
+    before, files = serialized_site(), media_files(settings.MEDIA_ROOT)
+    for path in settings.MEDIA_ROOT.rglob("*.png"):
+        path.unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        ImportSiteCommand().run_from_argv(["manage.py", "import_site", str(tmp_path / "backup")])
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert "The database is not empty" in error
+    assert "Nothing was imported" in error
+    assert serialized_site() == before
+    assert len(media_files(settings.MEDIA_ROOT)) == len(files) - 1
 
 
 def test_export_refuses_non_empty_directory(tmp_path):
@@ -155,20 +227,78 @@ def test_export_refuses_non_empty_directory(tmp_path):
         call_command("export_site", str(tmp_path / "backup"), verbosity=0)
 
 
-def test_import_damaged_backup_leaves_nothing(tmp_path, settings, django_user_model):
-    """A backup whose data fails half-way restores nothing (one transaction)."""
+def empty_site_after_flush(settings):
+    call_command("flush", interactive=False, verbosity=0)
+    for path in settings.MEDIA_ROOT.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    return serialized_site()
+
+
+def test_import_failing_half_way_leaves_nothing(tmp_path, settings, django_user_model):
+    """A backup whose rows fail at the end (a byline naming a missing author) restores nothing."""
+    from center.backup import _file_digest
+
     build_dataset(django_user_model)
     call_command("export_site", str(tmp_path / "backup"), verbosity=0)
     data_path = tmp_path / "backup" / "data.json"
     data = json.loads(data_path.read_text())
-    data[-1]["fields"] = {"no_such_field": 1}
-    data[-1]["model"] = "publications.publication"
+    authorship = next(item for item in data if item["model"] == "publications.authorship")
+    authorship["fields"]["author"] = 999999
     data_path.write_text(json.dumps(data))
-    call_command("flush", interactive=False, verbosity=0)
-    with pytest.raises(Exception):  # noqa: B017 - loaddata raises DeserializationError
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["data_sha256"] = _file_digest(data_path)  # so that the rows are read and loaded
+    manifest_path.write_text(json.dumps(manifest))
+    empty = empty_site_after_flush(settings)
+    with pytest.raises(CommandError, match=r"could not be restored.*Nothing was imported"):
         call_command("import_site", str(tmp_path / "backup"), verbosity=0)
+    assert serialized_site() == empty
     assert not Publication.objects.exists()
     assert not django_user_model.objects.exists()
+    assert not ids_found_by_search("energy")
+    assert not media_files(settings.MEDIA_ROOT)
+
+
+def test_import_truncated_archive_leaves_nothing(tmp_path, settings, django_user_model):
+    """A truncated .tar.gz gives a clear error and the database stays as it was."""
+    build_dataset(django_user_model)
+    archive = tmp_path / "site.tar.gz"
+    call_command("export_site", str(archive), verbosity=0)
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    empty = empty_site_after_flush(settings)
+    with pytest.raises(CommandError, match="damaged or not a site backup"):
+        call_command("import_site", str(archive), verbosity=0)
+    assert serialized_site() == empty
+    assert not media_files(settings.MEDIA_ROOT)
+
+
+def test_import_truncated_data_leaves_nothing(tmp_path, settings, django_user_model):
+    """A truncated data.json is caught by its checksum before anything is written."""
+    build_dataset(django_user_model)
+    call_command("export_site", str(tmp_path / "backup"), verbosity=0)
+    data_path = tmp_path / "backup" / "data.json"
+    data_path.write_bytes(data_path.read_bytes()[:-500])
+    empty = empty_site_after_flush(settings)
+    with pytest.raises(CommandError, match=r"data\.json is missing or damaged"):
+        call_command("import_site", str(tmp_path / "backup"), verbosity=0)
+    assert serialized_site() == empty
+    assert not media_files(settings.MEDIA_ROOT)
+
+
+def test_import_backup_without_checksum(tmp_path, settings, django_user_model):
+    """Backups written before data.json had a checksum still restore (checked by their counts)."""
+    build_dataset(django_user_model)
+    before, files = serialized_site(), media_files(settings.MEDIA_ROOT)
+    call_command("export_site", str(tmp_path / "backup"), verbosity=0)
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["data_sha256"]
+    manifest_path.write_text(json.dumps(manifest))
+    empty_site_after_flush(settings)
+    call_command("import_site", str(tmp_path / "backup"), verbosity=0)
+    assert serialized_site() == before
+    assert media_files(settings.MEDIA_ROOT) == files
 
 
 def test_import_rejects_non_backup(tmp_path):
