@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import IntegerField
+from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from taggit.models import Tag, TaggedItem
 
@@ -161,46 +161,69 @@ def _rows(sql: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
-def build() -> FacetIndex:
-    """Read the visible publications, then their themes, regions, tags and authors (two queries)."""
+# The columns read per visible publication, in the order of each row of build()'s one string.
+_COLUMNS = ("row_id", "kind_code", "language_code", "year", "stamp", "order_stamp")
+
+
+def _microseconds(column: str) -> str:
+    """SQL for ``column`` (a moment) in microseconds since the epoch (UTC)."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
     # SQLite stores UTC as ISO 8601 text ("2026-12-01 09:38:32.123456", no fraction when 0).
-    year = "CAST(substr(published_at, 1, 4) AS integer)"
-    moment = "max(updated_at, published_at)"
-    stamp = f"CAST(strftime('%%s', {moment}) AS integer) * 1000000 + CAST(substr({moment}, 21, 6) AS integer)"
+    return (
+        f"(CAST(strftime('%%s', {column}) AS integer) * 1000000 + CAST(substr({column}, 21, 6) AS integer))"
+    )
+
+
+def build() -> FacetIndex:
+    """Read the visible publications, then their themes, regions, tags and authors (two queries).
+
+    The publications come back as one string of numbers, parsed by numpy: 100,000
+    rows as Python tuples would cost more memory than the whole index, and a
+    worker keeps what its peak took.
+    """
+    kinds, languages = tuple(Publication.Kind.values), tuple(Language.values)
+    year, latest = "CAST(substr(published_at, 1, 4) AS integer)", "max(updated_at, published_at)"
     if connection.vendor == "postgresql":
         year = "EXTRACT(YEAR FROM published_at AT TIME ZONE 'UTC')::int"
-        stamp = "(EXTRACT(EPOCH FROM GREATEST(updated_at, published_at)) * 1000000)::bigint"
-    published = (
-        Publication.objects.published()
-        .order_by("-published_at", "-pk")
-        .annotate(
-            year=RawSQL(year, [], output_field=IntegerField()),  # noqa: S611 - constants
-            stamp=RawSQL(stamp, [], output_field=IntegerField()),  # noqa: S611
-        )
-        .values_list("pk", "kind", "language", "year", "stamp")
-    )
-    # Through the cursor: the ORM's per-row converters would cost more than the query.
-    sql, params = published.query.sql_with_params()
+        latest = "GREATEST(updated_at, published_at)"
+    columns = {
+        "row_id": F("pk"),
+        "kind_code": _code_of("kind", kinds),
+        "language_code": _code_of("language", languages),
+        # Constants: no user input reaches these expressions.
+        "year": RawSQL(year, [], output_field=IntegerField()),  # noqa: S611
+        "stamp": RawSQL(_microseconds(latest), [], output_field=IntegerField()),  # noqa: S611
+        "order_stamp": RawSQL(_microseconds("published_at"), [], output_field=IntegerField()),  # noqa: S611
+    }
+    published = Publication.objects.published().order_by().annotate(**columns).values_list(*columns)
+    inner, params = published.query.sql_with_params()
     if connection.vendor == "sqlite":
         # The covering index holds every column read; the table's rows carry the long texts.
         table = connection.ops.quote_name(Publication._meta.db_table)
-        sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {COLUMNS_INDEX}", 1)
-    rows = _rows(sql, params)
-    ids, kind_names, language_names, years, stamps = zip(*rows, strict=True) if rows else ((),) * 5
-    ids = np.array(ids, dtype=np.int64)
-    kinds, languages = tuple(Publication.Kind.values), tuple(Language.values)
+        inner = inner.replace(f"FROM {table}", f"FROM {table} INDEXED BY {COLUMNS_INDEX}", 1)
+        row = " || ',' || ".join(f"v.{name}" for name in _COLUMNS)
+        sql = f"SELECT group_concat({row}) FROM ({inner}) AS v"  # noqa: S608 - names are constants
+    else:
+        row = ", ".join(f"v.{name}" for name in _COLUMNS)
+        sql = f"SELECT string_agg(concat_ws(',', {row}), ',') FROM ({inner}) AS v"  # noqa: S608
+    text = _rows(sql, params)[0][0]
+    table = parse_ids(text).reshape(-1, len(_COLUMNS))
+    # Newest first (published_at DESC, id DESC), whatever order the aggregate saw.
+    table = table[np.lexsort((-table[:, 0], -table[:, 5]))]
+    ids = table[:, 0].copy()
     position_of = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
     position_of[ids] = np.arange(len(ids))
     links = _all_links(position_of)
     return FacetIndex(
         ids=ids,
         position_of=position_of,
-        kind=_codes(kind_names, kinds),
+        kind=table[:, 1].astype(np.int16),
         kinds=kinds,
-        language=_codes(language_names, languages),
+        language=table[:, 2].astype(np.int16),
         languages=languages,
-        year=np.array(years, dtype=np.int16),
-        datestamp=np.array(stamps, dtype=np.int64),
+        year=table[:, 3].astype(np.int16),
+        datestamp=table[:, 4].copy(),
         themes=links["themes"],
         regions=links["regions"],
         tags=links["tags"],
@@ -208,9 +231,13 @@ def build() -> FacetIndex:
     )
 
 
-def _codes(names, vocabulary: tuple[str, ...]) -> np.ndarray:
-    code_of = {name: code for code, name in enumerate(vocabulary)}
-    return np.array([code_of.get(name, -1) for name in names], dtype=np.int16)
+def _code_of(field: str, vocabulary: tuple[str, ...]) -> Case:
+    """The place of ``field``'s value in ``vocabulary``, -1 for a value not in it."""
+    return Case(
+        *(When(**{field: value}, then=Value(code)) for code, value in enumerate(vocabulary)),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
 
 
 def _all_links(position_of: np.ndarray) -> dict[str, Links]:
@@ -264,8 +291,8 @@ def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
         publication_ids = publication_ids[publication_ids < len(position_of)]
         found = position_of[publication_ids]
         found = found[found >= 0]
-        positions.append(found)
-        codes.append(np.full(len(found), code, dtype=np.int64))
+        positions.append(found.astype(np.int32))
+        codes.append(np.full(len(found), code, dtype=np.int32))
     labels = tuple(label for _, _, label, _ in rows)
     label_rank = np.empty(len(labels), dtype=np.int64)
     label_rank[sorted(range(len(labels)), key=lambda code: labels[code].casefold())] = np.arange(len(labels))
