@@ -414,8 +414,9 @@ def site_import(*, source: Path) -> dict:
                 _load_rows(rows)
                 _rebuild_derived_data()
         except (DeserializationError, DatabaseError, ObjectDoesNotExist) as error:
+            reason = " ".join(str(error).split())  # PostgreSQL's DETAIL comes on a line of its own
             raise ValidationError(
-                f"{source}: the data could not be restored ({error}). Nothing was imported."
+                f"{source}: the data could not be restored ({reason}). Nothing was imported."
             ) from error
         del rows
         for relative in manifest["media"]:
