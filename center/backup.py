@@ -3,9 +3,15 @@
 ``site_export`` writes a backup (a directory, or a ``.tar.gz`` of one) and
 ``site_import`` restores it into an empty database. The layout::
 
-    manifest.json   format version, time, object count per model, media file list
-    data.json       every row, as Django's JSON serialization with natural keys
+    manifest.json   format version, time, object count per model, checksums of
+                    data.json and of every media file
+    data.json       every row, in Django's JSON serialization format (what dumpdata
+                    writes) with natural keys, but timestamps to the microsecond
     media/          a copy of MEDIA_ROOT
+
+The import reads and checks everything first, then inserts the rows in batches in
+one transaction (no per-row signals), resets PostgreSQL's sequences and rebuilds
+the derived data once.
 
 Content types and permissions are left out (``migrate`` creates them, and the
 data refers to them by natural key), as are sessions (short-lived and tied to
