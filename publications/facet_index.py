@@ -17,7 +17,7 @@ they take a few megabytes and a fraction of a second to build.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -79,10 +79,12 @@ class Links:
 
     def latest(self, stamps: np.ndarray) -> dict[int, int]:
         """``{pk: the largest of stamps}`` over each value's publications (values with any)."""
-        latest = np.full(len(self.keys), -1, dtype=np.int64)
-        np.maximum.at(latest, self.codes, stamps[self.positions])
-        present = np.flatnonzero(latest >= 0)
-        return dict(zip(self.pks[present].tolist(), latest[present].tolist(), strict=True))
+        if not len(self.codes):
+            return {}
+        # The links come in one run per value (``_links`` builds them so): a maximum per run.
+        starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
+        maxima = np.maximum.reduceat(stamps[self.positions], starts)
+        return dict(zip(self.pks[self.codes[starts]].tolist(), maxima.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class FacetIndex:
     regions: Links
     tags: Links
     authors: Links
+    # What callers derive from the index, kept as long as it is (see ``derived``).
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -148,6 +152,12 @@ class FacetIndex:
     def newest(self, mask: np.ndarray, count: int) -> np.ndarray:
         """The ids of the first ``count`` publications of ``mask``, newest first."""
         return self.ids[np.flatnonzero(mask)[:count]]
+
+    def derived(self, key: str, compute):
+        """``compute()``, computed once per index (so once per content version and process)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     @cached_property
     def ids_in_order(self) -> np.ndarray:

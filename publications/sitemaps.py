@@ -62,12 +62,16 @@ _FACETS = {"themes": "themes", "regions": "regions", "tags": "tags", "authorship
 def latest_per_subject(relation: str) -> dict[int, dt.datetime]:
     """``{pk: latest datestamp}`` of the subjects (``themes``, ``tags``…) with public publications.
 
-    Read from the facet index (built once per content version), so it costs no
-    query and does not grow with the index.
+    Read from the facet index and kept with it (once per content version and
+    process), so it costs no query and does not grow with the index.
     """
     index = facet_index.current()
-    links = getattr(index, _FACETS[relation])
-    return {pk: _moment(stamp) for pk, stamp in links.latest(index.datestamp).items()}
+
+    def compute() -> dict[int, dt.datetime]:
+        links = getattr(index, _FACETS[relation])
+        return {pk: _moment(stamp) for pk, stamp in links.latest(index.datestamp).items()}
+
+    return index.derived(f"sitemap:latest:{relation}", compute)
 
 
 class _PublicSlice:

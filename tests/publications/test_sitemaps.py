@@ -218,3 +218,22 @@ def test_subject_lastmod_ignores_drafts_and_keeps_microseconds(client, settings)
     assert latest_per_subject("themes")[theme.pk] == dt.datetime(2024, 5, 5, 10, 30, 15, 250000, tzinfo=dt.UTC)
     locations = _all_locations(client)
     assert locations[f"{settings.SITE_URL}{theme.get_absolute_url()}"] == "2024-05-05T10:30:15Z"
+
+
+def test_author_pages_list_only_authors_with_public_work(client, settings):
+    """Author pages by id range: every author with public work once, in id order, no one else."""
+    settings.SITEMAP_PAGE_SIZE = 2
+    listed_authors = []
+    for number in range(5):
+        author = AuthorFactory()
+        if number % 2:
+            PublicationFactory(authors=[author], status=Publication.Status.DRAFT)
+        else:
+            PublicationFactory(authors=[author])
+            listed_authors.append(author)
+    url = reverse("sitemap-section", kwargs={"section": "authors"})
+    listed = []
+    for page in (1, 2):
+        listed += _xml(client, f"{url}?p={page}").xpath("//sm:url/sm:loc/text()", namespaces=NS)
+    assert listed == [f"{settings.SITE_URL}{author.get_absolute_url()}" for author in listed_authors]
+    assert client.get(f"{url}?p=3").status_code == 404
