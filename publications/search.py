@@ -362,6 +362,11 @@ def rebuild(*, batch_size: int = 1000, progress=None) -> int:
     return total
 
 
+def optimize() -> None:
+    """Tidy the index after writing much of it (PostgreSQL: VACUUM, when not in a transaction)."""
+    _engine().optimize()
+
+
 # The two engines -----------------------------------------------------------------
 
 
@@ -407,8 +412,11 @@ class _PostgreSQL:
             cursor.execute(f"DELETE FROM {self.table}")  # noqa: S608 - TRUNCATE is refused with pending FK checks
 
     def optimize(self) -> None:
+        """After a rebuild: reclaim the replaced rows (every search's bitmap scan would read
+        them, twice the table) and refresh the planner's statistics. VACUUM cannot run in a
+        transaction; there, statistics only."""
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {self.table}")
+            cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM (ANALYZE)'} {self.table}")
 
     # Reading.
 

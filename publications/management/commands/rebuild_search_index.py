@@ -32,6 +32,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Rebuilding the search index ({connection.vendor})...")
         with transaction.atomic():
             total = search.rebuild(batch_size=max(1, batch_size), progress=progress)
+        search.optimize()  # once committed: PostgreSQL reclaims the replaced rows (VACUUM)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Search index rebuilt: {total:,} publications in {time.monotonic() - started:.1f} s."
