@@ -2,33 +2,7 @@
 
 from __future__ import annotations
 
-from publications.sitemaps import Entry, _SlugSitemap, latest_per_subject
-
-
-class _AuthorPages:
-    """The authors with public work in id order, as ``Entry`` items, fetched a page at a time:
-    a page is one range query, not the whole author table."""
-
-    def __init__(self, latest: dict):
-        self.latest = latest
-        self.ids = sorted(latest)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def count(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, window: slice) -> list[Entry]:
-        from authors.models import Author
-
-        chosen = self.ids[window]
-        if not chosen:
-            return []
-        authors = Author.objects.filter(pk__gte=chosen[0], pk__lte=chosen[-1]).order_by("pk")
-        rows = authors.values_list("pk", "slug", "updated_at")
-        latest = self.latest
-        return [Entry(slug, max(updated_at, latest[pk])) for pk, slug, updated_at in rows if pk in latest]
+from publications.sitemaps import Entry, RangePages, _SlugSitemap, latest_per_subject
 
 
 class AuthorSitemap(_SlugSitemap):
@@ -40,8 +14,17 @@ class AuthorSitemap(_SlugSitemap):
     def count(self) -> int:
         return len(latest_per_subject("authorships__author"))
 
-    def items(self) -> _AuthorPages:
-        return _AuthorPages(latest_per_subject("authorships__author"))
+    def items(self) -> RangePages:
+        """The authors with public work, a page (an id range) at a time."""
+        from authors.models import Author
+
+        latest = latest_per_subject("authorships__author")
+
+        def fetch(first: int, last: int) -> list[Entry]:
+            rows = Author.objects.filter(pk__gte=first, pk__lte=last).values_list("pk", "slug", "updated_at")
+            return [Entry(slug, max(at, latest[pk])) for pk, slug, at in rows.order_by("pk") if pk in latest]
+
+        return RangePages(sorted(latest), fetch)
 
     def get_latest_lastmod(self):
         from django.db.models import Max

@@ -74,16 +74,15 @@ def latest_per_subject(relation: str) -> dict[int, dt.datetime]:
     return index.derived(f"sitemap:latest:{relation}", compute)
 
 
-class _PublicSlice:
-    """The public publications in id order as ``Entry`` items, fetched one page at a time.
+class RangePages:
+    """A section's items in id order, fetched one page at a time by ``fetch(first id, last id)``.
 
-    Its length and the id range of a page come from the facet index, so a page
-    deep in the sitemap is one range scan on the primary key, not an OFFSET
-    that grows with the index.
+    The ids (sorted) come from the facet index, so a page deep in a section is one
+    range scan on the primary key, not an OFFSET that grows with the index.
     """
 
-    def __init__(self):
-        self.ids = facet_index.current().ids_in_order
+    def __init__(self, ids, fetch):
+        self.ids, self.fetch = ids, fetch
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -93,16 +92,18 @@ class _PublicSlice:
 
     def __getitem__(self, window: slice) -> list[Entry]:
         chosen = self.ids[window]
-        if not len(chosen):
-            return []
-        rows = (
-            Publication.objects.published()
-            .filter(pk__gte=int(chosen[0]), pk__lte=int(chosen[-1]))
-            .annotate(lastmod=Greatest("updated_at", "published_at"))
-            .order_by("pk")
-            .values_list("slug", "lastmod")
-        )
-        return [Entry(slug, lastmod) for slug, lastmod in rows]
+        return self.fetch(int(chosen[0]), int(chosen[-1])) if len(chosen) else []
+
+
+def _public_publications(first: int, last: int) -> list[Entry]:
+    rows = (
+        Publication.objects.published()
+        .filter(pk__gte=first, pk__lte=last)
+        .annotate(lastmod=Greatest("updated_at", "published_at"))
+        .order_by("pk")
+        .values_list("slug", "lastmod")
+    )
+    return [Entry(slug, lastmod) for slug, lastmod in rows]
 
 
 class SiteSitemap(Sitemap):
@@ -148,8 +149,8 @@ class PublicationSitemap(_SlugSitemap):
     changefreq = "monthly"
     url_name = "publications:detail"
 
-    def items(self) -> _PublicSlice:
-        return _PublicSlice()
+    def items(self) -> RangePages:
+        return RangePages(facet_index.current().ids_in_order, _public_publications)
 
 
 class _SubjectSitemap(_SlugSitemap):

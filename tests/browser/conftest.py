@@ -133,3 +133,22 @@ def subscribe_in_footer(page, base_url: str, email: str) -> None:
     footer.locator("input[name=consent]").check()
     footer.get_by_role("button", name="Subscribe").click()
     page.wait_for_url(re.compile(r"/newsletter/thanks/$"))
+
+
+@pytest.fixture
+def watched_page(browser_page):
+    """``browser_page`` recording what goes wrong on it in ``console_errors``: console errors
+    (CSP violations, script errors) and failed responses. The browser's own favicon request is
+    not the page's and shows only as a console line."""
+    errors = []
+    browser_page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and not message.text.startswith("Failed to load resource")
+            and errors.append(message.text)
+        ),
+    )
+    browser_page.on("response", lambda response: response.status >= 400 and errors.append(response.url))
+    browser_page.console_errors = errors
+    return browser_page

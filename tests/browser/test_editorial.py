@@ -20,22 +20,8 @@ REFERENCES = (
 
 
 @pytest.fixture
-def page(browser_page):
-    """The shared browser page (tests/browser/conftest.py), recording what goes wrong on it."""
-    errors = []
-    # Console errors (CSP violations, script errors) and failed responses of the page. The
-    # browser's own favicon request is not the page's and shows only as a console line.
-    browser_page.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and not message.text.startswith("Failed to load resource")
-            and errors.append(message.text)
-        ),
-    )
-    browser_page.on("response", lambda response: response.status >= 400 and errors.append(response.url))
-    browser_page.console_errors = errors
-    return browser_page
+def page(watched_page):
+    return watched_page
 
 
 def choose_author(page, row: int, name: str) -> None:

@@ -15,20 +15,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def page(browser_page):
-    """The shared browser page, recording console errors (CSP violations) and failed responses."""
-    errors = []
-    browser_page.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and not message.text.startswith("Failed to load resource")
-            and errors.append(message.text)
-        ),
-    )
-    browser_page.on("response", lambda response: response.status >= 400 and errors.append(response.url))
-    browser_page.console_errors = errors
-    return browser_page
+def page(watched_page):
+    return watched_page
 
 
 def test_editor_places_uploaded_figure(live_server, page, tmp_path, settings):
