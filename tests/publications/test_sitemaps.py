@@ -12,6 +12,7 @@ from django.utils import timezone
 from lxml import etree
 
 from publications.models import Publication
+from publications.sitemaps import latest_per_subject
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -213,9 +214,8 @@ def test_subject_lastmod_ignores_drafts_and_keeps_microseconds(client, settings)
         PublicationFactory(themes=[theme], published_at=dt.datetime(2024, 5, 4, tzinfo=dt.UTC))
     with time_machine.travel(dt.datetime(2024, 6, 1, tzinfo=dt.UTC), tick=False):
         PublicationFactory(themes=[theme], status=Publication.Status.DRAFT)
-    from publications.sitemaps import latest_per_subject
-
-    assert latest_per_subject("themes")[theme.pk] == dt.datetime(2024, 5, 5, 10, 30, 15, 250000, tzinfo=dt.UTC)
+    edited = dt.datetime(2024, 5, 5, 10, 30, 15, 250000, tzinfo=dt.UTC)
+    assert latest_per_subject("themes")[theme.pk] == edited
     locations = _all_locations(client)
     assert locations[f"{settings.SITE_URL}{theme.get_absolute_url()}"] == "2024-05-05T10:30:15Z"
 
