@@ -9,7 +9,6 @@ run.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import shutil
@@ -20,7 +19,6 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from pypdf import PdfWriter
 from taggit.models import Tag
 
 from publications.models import Publication
@@ -31,6 +29,7 @@ from tests.factories import (
     ReferenceFactory,
     RegionFactory,
     ThemeFactory,
+    small_pdf,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -55,14 +54,6 @@ def _unavailable(reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set: the HTML conformance check must run)")
     pytest.skip(reason)
-
-
-def small_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture
