@@ -288,6 +288,33 @@ def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None)
 _MISSING = object()
 
 
+def cached_many(names: list[str], compute: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+    """:func:`cached` for several values at once: one cache read, and one write for those missing.
+
+    ``compute(missing_names)`` returns a value for each of the names it is given.
+    """
+    if not settings.VALUE_CACHE_SECONDS:
+        return compute(list(names))
+    version = content_version()
+    keys = {name: f"value:{version}:{_short(name)}" for name in names}
+    found = cache.get_many(list(keys.values()))
+    values = {name: found[key] for name, key in keys.items() if key in found}
+    missing = [name for name in keys if name not in values]
+    if missing:
+        computed = compute(missing)
+        cache.set_many({keys[name]: computed[name] for name in missing}, timeout=html_timeout())
+        values.update(computed)
+    return values
+
+
+def html_timeout(seconds: int | None = None) -> int:
+    """How long cached HTML may live: ``seconds`` (default: VALUE_CACHE_SECONDS), but never past
+    half the life of a signed file URL it may hold (``SIGNED_FILE_URL_SECONDS``, 0 when unsigned)."""
+    seconds = settings.VALUE_CACHE_SECONDS if seconds is None else seconds
+    signed = getattr(settings, "SIGNED_FILE_URL_SECONDS", 0)
+    return min(seconds, max(1, signed // 2)) if signed else seconds
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 120 else hashlib.sha256(text.encode()).hexdigest()
 
@@ -397,7 +424,7 @@ class PublicPageCacheMiddleware:
                     # Hits differ by their nonce only: the same page, not the same bytes.
                     response["ETag"] = "W/" + response["ETag"]
             entry = (version, response.status_code, list(response.headers.items()), response.content, nonce)
-            cache.set(key, entry, timeout=settings.PAGE_CACHE_SECONDS)
+            cache.set(key, entry, timeout=html_timeout(settings.PAGE_CACHE_SECONDS))
             response["X-Cache"] = "miss"
         return response
 
@@ -460,8 +487,10 @@ __all__ = [
     "PublicPageCacheMiddleware",
     "bulk_content_changed",
     "cached",
+    "cached_many",
     "content_changed",
     "content_version",
+    "html_timeout",
     "published_count",
     "reset",
     "time_now",

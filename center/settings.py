@@ -293,10 +293,18 @@ if AWS_STORAGE_BUCKET_NAME:
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
             "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
             "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=False),
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=3600),
             "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
             "file_overwrite": False,
         },
     }
+
+# Cached HTML (pages, cards) holding signed file URLs must expire before they do (center/caching.py).
+SIGNED_FILE_URL_SECONDS = (
+    env.int("AWS_QUERYSTRING_EXPIRE", default=3600)
+    if AWS_STORAGE_BUCKET_NAME and env.bool("AWS_QUERYSTRING_AUTH", default=False)
+    else 0
+)
 
 # Upload limits (bytes).
 PDF_MAX_UPLOAD_SIZE = env.int("PDF_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -20,7 +20,8 @@ from django.views.decorators.cache import never_cache
 
 from center import caching, ratelimit
 from publications import search as engine
-from publications.models import Authorship, Publication, Region, Theme
+from publications.cards import render_card_lists
+from publications.models import Publication, Region, Theme
 
 logger = logging.getLogger(__name__)
 
@@ -28,24 +29,25 @@ logger = logging.getLogger(__name__)
 def home(request):
     """The front page: total count, featured, latest, blog posts, themes and regions.
 
-    The three lists share one set of prefetch queries, so the page costs the
-    same handful of queries however large the index is.
+    The same handful of queries however large the index is; the cards come
+    from the card cache (``publications.cards``), which fetches the authors,
+    themes and regions of the cards it must render.
     """
     published = Publication.objects.published().defer("body", "pdf_text")
     featured = list(published.filter(featured=True)[:3])
     latest = list(published.exclude(kind=Publication.Kind.BLOG_POST).exclude(featured=True)[:6])
     blog_posts = list(published.filter(kind=Publication.Kind.BLOG_POST)[:4])
-    prefetch_related_objects(
-        featured + latest + blog_posts,
-        Prefetch("authorships", queryset=Authorship.objects.select_related("author").order_by("position")),
-        "themes",
-        "regions",
+    featured_cards, latest_cards, blog_cards = render_card_lists(
+        [(featured, 3, False), (latest, 3, False), (blog_posts, 3, True)]
     )
     context = {
         "total_count": caching.published_count(),
         "featured": featured,
         "latest": latest,
         "blog_posts": blog_posts,
+        "featured_cards": featured_cards,
+        "latest_cards": latest_cards,
+        "blog_cards": blog_cards,
         "themes": Theme.objects.only("name", "slug"),
         "regions": Region.objects.only("name", "slug"),
     }

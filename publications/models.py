@@ -93,6 +93,17 @@ class PublicationHistoryBase(models.Model):
         abstract = True
 
 
+def listing_prefetches() -> tuple:
+    """What a card in a list shows besides the publication's own fields (``for_listing()``, cards)."""
+    return (
+        models.Prefetch(
+            "authorships", queryset=Authorship.objects.select_related("author").order_by("position")
+        ),
+        "themes",
+        "regions",
+    )
+
+
 class PublicationQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         """Updates send no signals: tell the cache that content changed (bulk publish, counters)."""
@@ -119,14 +130,7 @@ class PublicationQuerySet(models.QuerySet):
 
         The full text and the PDF's extracted text stay in the database: lists never show them.
         """
-        return self.defer("body", "pdf_text").prefetch_related(
-            models.Prefetch(
-                "authorships",
-                queryset=Authorship.objects.select_related("author").order_by("position"),
-            ),
-            "themes",
-            "regions",
-        )
+        return self.defer("body", "pdf_text").prefetch_related(*listing_prefetches())
 
     def for_detail(self) -> PublicationQuerySet:
         """Everything the publication page shows."""

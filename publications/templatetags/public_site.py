@@ -5,7 +5,15 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 
+from publications.cards import render_cards
+
 register = template.Library()
+
+
+@register.simple_tag
+def publication_cards(publications, level: int = 3, compact: bool = False):
+    """``{% publication_cards publications level=3 as cards %}``: their cards (``publications.cards``)."""
+    return render_cards(publications, level=level, compact=compact)
 
 
 @register.simple_tag

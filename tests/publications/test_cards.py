@@ -1,0 +1,172 @@
+"""Cached cards and page fragments: rendered once per content version, never stale."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from center import caching
+from publications.cards import render_cards
+from publications.models import Publication
+from tests.factories import AuthorFactory, PublicationFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+INDEX = reverse("publications:index")
+
+
+@pytest.fixture(autouse=True)
+def page_cache_off(settings):
+    """What is tested here is the cache below the page cache."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+def cards_html(response) -> list[str]:
+    return re.findall(r'<article class="card.*?</article>', response.content.decode(), re.DOTALL)
+
+
+def test_cards_come_from_the_cache_on_the_second_request(client, django_assert_num_queries):
+    """Once rendered, a list's cards cost no query: not even their authors, themes and regions."""
+    PublicationFactory.create_batch(5, authors=[AuthorFactory()], themes=[ThemeFactory()])
+    first = client.get(INDEX)
+    with django_assert_num_queries(1):  # the page of publications; the count is cached too
+        second = client.get(INDEX)
+    assert len(cards_html(second)) == 5
+    assert cards_html(second) == cards_html(first)
+
+
+def test_card_shared_between_pages(client, django_assert_max_num_queries):
+    """A card rendered for the index is the one the author page and home page show."""
+    author = AuthorFactory(given_name="Amara", family_name="Okafor")
+    PublicationFactory(title="Grain corridors", authors=[author])
+    index_card = cards_html(client.get(INDEX))[0]
+    assert cards_html(client.get(author.get_absolute_url())) == [index_card]
+    assert index_card in cards_html(client.get(reverse("home")))
+
+
+def test_card_shows_an_edit_at_once(client):
+    """Editing a publication re-renders its card on every list."""
+    publication = PublicationFactory(title="Old title", abstract="Old abstract text.")
+    author = AuthorFactory()
+    publication.authorships.create(author=author, position=1)
+    assert "Old title" in cards_html(client.get(INDEX))[0]
+    publication.title = "New title"
+    publication.save()
+    for url in (INDEX, reverse("home"), author.get_absolute_url()):
+        cards = "".join(cards_html(client.get(url)))
+        assert "New title" in cards
+        assert "Old title" not in cards
+
+
+def test_card_shows_an_author_rename_at_once(client):
+    """Renaming an author changes the byline of their cards, which belong to the publication."""
+    author = AuthorFactory(given_name="Irina", family_name="Volkova")
+    PublicationFactory(authors=[author])
+    assert "Irina Volkova" in cards_html(client.get(INDEX))[0]
+    author.family_name = "Sokolova"
+    author.save()
+    card = cards_html(client.get(INDEX))[0]
+    assert "Irina Sokolova" in card
+    assert "Irina Volkova" not in card
+
+
+def test_card_shows_a_theme_rename_and_a_new_theme_at_once(client):
+    theme = ThemeFactory(name="Energy")
+    publication = PublicationFactory(themes=[theme])
+    assert '<span class="topic">Energy</span>' in cards_html(client.get(INDEX))[0]
+    theme.name = "Energy security"
+    theme.save()
+    publication.themes.add(ThemeFactory(name="Trade"))
+    card = cards_html(client.get(INDEX))[0]
+    assert '<span class="topic">Energy security</span>' in card
+    assert '<span class="topic">Trade</span>' in card
+
+
+def test_unpublished_publication_leaves_the_lists_at_once(client):
+    keep = PublicationFactory(title="Stays listed")
+    gone = PublicationFactory(title="Goes back to draft")
+    assert len(cards_html(client.get(INDEX))) == 2
+    gone.status = Publication.Status.DRAFT
+    gone.save()
+    cards = cards_html(client.get(INDEX))
+    assert len(cards) == 1
+    assert keep.title in cards[0]
+
+
+def test_compact_and_full_cards_are_kept_apart():
+    """The home page's compact blog cards have no abstract; the same post's full card has one."""
+    post = PublicationFactory(kind=Publication.Kind.BLOG_POST, abstract="A distinctive abstract.")
+    [full] = render_cards([post])
+    [compact] = render_cards([post], compact=True)
+    assert "A distinctive abstract." in full
+    assert "A distinctive abstract." not in compact
+    assert render_cards([post]) == [full]  # from the cache, still the full one
+
+
+def test_cards_keep_order_and_repeats():
+    first, second = PublicationFactory.create_batch(2)
+    cards = render_cards([second, first, second])
+    assert [first.title in card for card in cards] == [False, True, False]
+    assert cards[0] == cards[2]
+
+
+def test_cards_render_without_the_value_cache(client, settings, django_assert_max_num_queries):
+    """With every cache off (the benchmark's cold mode) the cards are rendered on each request."""
+    settings.VALUE_CACHE_SECONDS = 0
+    publication = PublicationFactory(title="Always fresh", authors=[AuthorFactory()])
+    assert "Always fresh" in cards_html(client.get(INDEX))[0]
+    Publication.objects.filter(pk=publication.pk).update(title="Changed quietly")
+    assert "Changed quietly" in cards_html(client.get(INDEX))[0]
+
+
+def test_header_fragment_varies_with_the_section(client):
+    """The cached header marks the current section: Publications on the index, Themes on the themes page."""
+    PublicationFactory()
+    for _ in range(2):  # the second round comes from the fragment cache
+        index = client.get(INDEX).content.decode()
+        themes = client.get(reverse("publications:themes")).content.decode()
+        assert re.search(r'href="/publications/" aria-current="page">Publications', index)
+        assert 'aria-current="page">Themes' not in index
+        assert 'aria-current="page">Themes' in themes
+
+
+def test_footer_form_stamp_is_fresh_on_every_page(client, settings):
+    """The subscribe form's fields are cached, its "shown at" stamp is not."""
+    PublicationFactory()
+    stamps = set()
+    for _ in range(3):
+        html = client.get(INDEX).content.decode()
+        stamps.add(re.search(r'name="stamp" value="([^"]+)"', html).group(1))
+        assert 'name="consent"' in html
+    assert len(stamps) == 3
+
+
+def test_html_timeout_never_outlives_signed_file_urls(settings):
+    settings.VALUE_CACHE_SECONDS = 86400
+    settings.SIGNED_FILE_URL_SECONDS = 0
+    assert caching.html_timeout() == 86400
+    assert caching.html_timeout(600) == 600
+    settings.SIGNED_FILE_URL_SECONDS = 3600
+    assert caching.html_timeout() == 1800
+    assert caching.html_timeout(600) == 600
+
+
+def test_page_cache_entry_expires_with_signed_file_urls(client, settings, monkeypatch):
+    """A page holding signed file URLs is stored for at most half their life."""
+    settings.PAGE_CACHE_SECONDS = 600
+    settings.SIGNED_FILE_URL_SECONDS = 60
+    PublicationFactory()
+    timeouts = []
+    real_set = caching.cache.set
+    monkeypatch.setattr(
+        caching.cache,
+        "set",
+        lambda key, value, timeout=None, **kw: (
+            timeouts.append((key, timeout)),
+            real_set(key, value, timeout),
+        )[1],
+    )
+    assert client.get(INDEX)["X-Cache"] == "miss"
+    assert [timeout for key, timeout in timeouts if key.startswith("page:")] == [30]
