@@ -26,6 +26,7 @@ public views under that version; :func:`cached` caches any computed value
 from __future__ import annotations
 
 import base64
+import contextvars
 import datetime as dt
 import fnmatch
 import hashlib
@@ -157,17 +158,35 @@ def _new_state(next_due: float | None) -> dict:
     return {"token": uuid.uuid4().hex[:12], "next_due": next_due}
 
 
+# Within one request the version is read once (``PublicPageCacheMiddleware`` opens the memo): a page
+# asks for it for each cached value and fragment. A content change in the request forgets it.
+_request_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "content_version_memo", default=None
+)
+
+
 def content_version() -> str:
     """The current content version, for cache keys.
 
     Replaced on every content change and when the next scheduled publication
     becomes due.
     """
+    memo = _request_memo.get()
+    if memo is not None and "version" in memo:
+        return memo["version"]
     return _version_and(None)[0]
 
 
 def _version_and(key: str | None) -> tuple[str, Any]:
     """The content version and the cache entry under ``key``, in one round trip to Redis."""
+    version, entry = _read_version_and(key)
+    memo = _request_memo.get()
+    if memo is not None:
+        memo["version"] = version
+    return version, entry
+
+
+def _read_version_and(key: str | None) -> tuple[str, Any]:
     store = _state_store()
     entry = None
     if isinstance(store, _CacheStateStore) and key:
@@ -193,6 +212,9 @@ def content_changed(*, due: float | None = None, exact: bool = False) -> None:
     ``due`` is the moment a just-saved item becomes visible (if scheduled);
     ``exact`` recomputes the next due moment from the database.
     """
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.pop("version", None)
     store = _state_store()
     if exact:
         next_due = _next_due_from_database()
@@ -404,6 +426,13 @@ class PublicPageCacheMiddleware:
         self.patterns = tuple(getattr(settings, "PAGE_CACHE_VIEWS", ()))
 
     def __call__(self, request):
+        token = _request_memo.set({})
+        try:
+            return self._respond(request)
+        finally:
+            _request_memo.reset(token)
+
+    def _respond(self, request):
         if not self._cacheable_request(request):
             return self.get_response(request)
         # One lookup fetches the version and the entry together; an entry of an older

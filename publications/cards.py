@@ -26,31 +26,42 @@ def render_cards(
 ) -> list[SafeString]:
     """The cards of ``publications``, in order.
 
-    A queryset is read without its prefetches: they run for the cards that
-    must be rendered, not for those the cache already holds.
+    Of a queryset not yet read, only the ids are read: the publications whose
+    cards must be rendered are then fetched by id with their authors, themes
+    and regions, and those the cache holds cost nothing more.
     """
     return render_card_lists([(publications, level, compact)])[0]
 
 
 def render_card_lists(lists: list[tuple[Iterable[Publication], int, bool]]) -> list[list[SafeString]]:
     """The cards of several lists of ``(publications, level, compact)``: one cache read, one prefetch."""
-    named = []
+    named: list[list[str]] = []
+    wanted: dict[str, tuple[Publication | int, int, bool]] = {}
     for publications, level, compact in lists:
         if isinstance(publications, QuerySet) and publications._result_cache is None:
-            publications = publications.prefetch_related(None)
-        named.append(
-            [(f"card:{level}:{int(bool(compact))}:{item.pk}", item, level, compact) for item in publications]
-        )
-    by_name = {name: (item, level, compact) for cards in named for name, item, level, compact in cards}
+            items = list(publications.values_list("pk", flat=True))
+        else:
+            items = list(publications)
+        names = []
+        for item in items:
+            name = f"card:{level}:{int(bool(compact))}:{getattr(item, 'pk', item)}"
+            wanted[name] = (item, level, compact)
+            names.append(name)
+        named.append(names)
 
     def render(names: list[str]) -> dict[str, str]:
-        prefetch_related_objects([by_name[name][0] for name in names], *listing_prefetches())
+        ids = [wanted[name][0] for name in names if not isinstance(wanted[name][0], Publication)]
+        fetched = Publication.objects.defer("body", "pdf_text").in_bulk(ids) if ids else {}
+        publications = {name: fetched.get(wanted[name][0], wanted[name][0]) for name in names}
+        prefetch_related_objects(list(publications.values()), *listing_prefetches())
         template = get_template(CARD_TEMPLATE)
         return {
-            name: str(template.render({"publication": item, "level": level, "compact": compact}))
+            name: str(
+                template.render({"publication": publications[name], "level": level, "compact": compact})
+            )
             for name in names
-            for item, level, compact in [by_name[name]]
+            for _, level, compact in [wanted[name]]
         }
 
-    html = caching.cached_many(list(by_name), render)
-    return [[mark_safe(html[name]) for name, *_ in cards] for cards in named]
+    html = caching.cached_many(list(wanted), render)
+    return [[mark_safe(html[name]) for name in names] for names in named]

@@ -351,3 +351,29 @@ def test_about_now_recognises_sqlite_strings():
     assert caching._is_about_now(now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" "), now)
     assert not caching._is_about_now(now - dt.timedelta(days=3), now)
     assert not caching._is_about_now("2024-energy", now)
+
+
+def test_content_version_read_once_per_request(client, settings, monkeypatch):
+    """A page asks for the version for each cached value and fragment; it is read once per request."""
+    settings.PAGE_CACHE_SECONDS = 0
+    PublicationFactory.create_batch(3)
+    store = caching._state_store()
+    reads = []
+    real_read = store.read
+    monkeypatch.setattr(store, "read", lambda: reads.append(1) or real_read())
+    client.get(reverse("publications:index"))
+    assert len(reads) == 1
+    client.get(reverse("home"))
+    assert len(reads) == 2
+
+
+def test_content_version_memo_follows_a_change_within_the_request():
+    """A request that changes content sees the new version at once (and so caches nothing under the old)."""
+    token = caching._request_memo.set({})
+    try:
+        before = caching.content_version()
+        assert caching.content_version() == before
+        PublicationFactory()
+        assert caching.content_version() != before
+    finally:
+        caching._request_memo.reset(token)
