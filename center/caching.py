@@ -32,8 +32,12 @@ import fnmatch
 import hashlib
 import json
 import os
+import pickle
 import tempfile
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -279,15 +283,108 @@ def bulk_content_changed() -> None:
 
 
 def reset() -> None:
-    """Forget the version (tests, ``seed_demo``)."""
+    """Forget the version and this process's recent values (tests, ``seed_demo``)."""
     _state_store().clear()
+    _recent.clear()
 
 
 # Cached values ---------------------------------------------------------------
 
 
 # Values are keyed by the content version, so they can live long (VALUE_CACHE_SECONDS): the TTL
-# only frees memory.
+# only frees memory. Being keyed by the version, an entry never changes: each process also keeps
+# the ones it used lately (``_recent``), so that with Redis a page's many values and fragments
+# cost one round trip (the version) instead of one each.
+
+
+class _RecentValues:
+    """A small least-recently-used map of this process, in front of a shared cache.
+
+    Strings (fragments, cards) are kept as they are; anything else pickled, so no
+    two requests ever share a mutable object. Entries expire as they would in the
+    shared cache; at most ``max_bytes`` in all, and none larger than ``max_entry_bytes``
+    (a search's ranking of 100,000 ids stays in the shared cache only).
+    """
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024, max_entry_bytes: int = 256 * 1024):
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: OrderedDict[str, tuple[float, bool, Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        now, found = time.monotonic(), {}
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is None:
+                    continue
+                if entry[0] <= now:
+                    self._drop(key)
+                    continue
+                self._entries.move_to_end(key)
+                found[key] = entry
+        # Only this process's own pickles, never data from outside.
+        return {key: _unpickled(value) if pickled else value for key, (_, pickled, value, _) in found.items()}
+
+    def set_many(self, values: dict[str, Any], timeout: int) -> None:
+        expires = time.monotonic() + timeout
+        entries = {}
+        for key, value in values.items():
+            pickled = not isinstance(value, str)
+            stored = pickle.dumps(value, pickle.HIGHEST_PROTOCOL) if pickled else value
+            size = len(stored) + len(key) + 100
+            if size <= self.max_entry_bytes:
+                entries[key] = (expires, pickled, stored, size)
+        with self._lock:
+            for key, entry in entries.items():
+                self._drop(key)
+                self._entries[key] = entry
+                self._bytes += entry[3]
+            while self._bytes > self.max_bytes and self._entries:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[3]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+def _unpickled(data: bytes) -> Any:
+    return pickle.loads(data)  # noqa: S301 (pickled by this process, see _RecentValues)
+
+
+_recent = _RecentValues()
+
+
+def _shared_cache_is_remote() -> bool:
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
+
+
+def _get_values(keys: list[str]) -> dict[str, Any]:
+    """The cached values of ``keys``: this process's recent ones first, then the shared cache."""
+    if not _shared_cache_is_remote():
+        return cache.get_many(keys)
+    found = _recent.get_many(keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        shared = cache.get_many(missing)
+        if shared:
+            _recent.set_many(shared, html_timeout())
+            found.update(shared)
+    return found
+
+
+def _set_values(values: dict[str, Any], timeout: int) -> None:
+    cache.set_many(values, timeout=timeout)
+    if _shared_cache_is_remote():
+        _recent.set_many(values, timeout)
 
 
 def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None) -> Any:
@@ -300,14 +397,12 @@ def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None)
     if not settings.VALUE_CACHE_SECONDS:  # off: every request computes (the benchmark's cold mode)
         return compute()
     key = f"value:{content_version()}:{_short(name)}"
-    value = cache.get(key, _MISSING)
-    if value is _MISSING:
-        value = compute()
-        cache.set(key, value, timeout=timeout or settings.VALUE_CACHE_SECONDS)
+    found = _get_values([key])
+    if key in found:
+        return found[key]
+    value = compute()
+    _set_values({key: value}, timeout or settings.VALUE_CACHE_SECONDS)
     return value
-
-
-_MISSING = object()
 
 
 def cached_many(names: list[str], compute: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
@@ -319,12 +414,12 @@ def cached_many(names: list[str], compute: Callable[[list[str]], dict[str, Any]]
         return compute(list(names))
     version = content_version()
     keys = {name: f"value:{version}:{_short(name)}" for name in names}
-    found = cache.get_many(list(keys.values()))
+    found = _get_values(list(keys.values()))
     values = {name: found[key] for name, key in keys.items() if key in found}
     missing = [name for name in keys if name not in values]
     if missing:
         computed = compute(missing)
-        cache.set_many({keys[name]: computed[name] for name in missing}, timeout=html_timeout())
+        _set_values({keys[name]: computed[name] for name in missing}, html_timeout())
         values.update(computed)
     return values
 

@@ -120,9 +120,13 @@ class PublicationListView(GracefulPaginationMixin, ListView):
         active = self.filterset.active
         counts = facet_counts(self.filterset, subject=self.subject, lookup=self.subject_lookup)
         facets = facets_for_display(counts, active)
+        form = self.filterset.form
+        sort = getattr(form, "cleaned_data", {}).get("sort") or ""
         context.update(
+            # What the filters sidebar shows depends on nothing else (its fragment cache key).
+            filters_key=repr((sorted((name, repr(value)) for name, value in active.items()), sort)),
             filter=self.filterset,
-            form=self.filterset.form,
+            form=form,
             errors=[error for errors in self.filterset.form.errors.values() for error in errors],
             active=active,
             facets=facets,

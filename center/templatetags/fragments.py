@@ -12,6 +12,8 @@ stamp). With ``VALUE_CACHE_SECONDS=0`` it is rendered every time.
 
 from __future__ import annotations
 
+import hashlib
+
 from django import template
 from django.utils.safestring import mark_safe
 
@@ -27,9 +29,10 @@ class CachedFragmentNode(template.Node):
         self.vary_on = vary_on
 
     def render(self, context) -> str:
-        parts = [str(self.name.resolve(context)), *(repr(value.resolve(context)) for value in self.vary_on)]
+        values = "|".join(repr(value.resolve(context)) for value in self.vary_on)
+        digest = hashlib.sha256(values.encode("utf-8", "surrogateescape")).hexdigest()[:32]
         html = caching.cached(
-            f"fragment:{'|'.join(parts)}",
+            f"fragment:{self.name.resolve(context)}:{digest}",
             lambda: str(self.nodelist.render(context)),
             timeout=caching.html_timeout(),
         )

@@ -39,3 +39,50 @@ def test_pages_right_with_every_cache_off(client, settings):
     assert client.get(reverse("search"), {"q": "gas"}).context["result"].total == 3
     PublicationFactory(title="Gas prices", themes=[theme])
     assert client.get(reverse("search"), {"q": "gas"}).context["result"].total == 4
+
+
+# This process's recent values, in front of Redis -------------------------------------------
+
+
+def test_recent_values_give_copies_of_objects_and_strings_as_they_are():
+    recent = caching._RecentValues()
+    facets = {"kind": [{"value": "report", "count": 3}]}
+    recent.set_many({"a": facets, "b": "<article>card</article>"}, timeout=60)
+    first = recent.get_many(["a", "b", "missing"])
+    assert first == {"a": facets, "b": "<article>card</article>"}
+    first["a"]["kind"].append("changed by one request")
+    assert recent.get_many(["a"])["a"] == facets  # the next request does not see it
+
+
+def test_recent_values_expire_and_stay_within_their_size(monkeypatch):
+    recent = caching._RecentValues(max_bytes=3000, max_entry_bytes=1500)
+    clock = [1000.0]
+    monkeypatch.setattr(caching.time, "monotonic", lambda: clock[0])
+    recent.set_many({"short": "x"}, timeout=10)
+    clock[0] += 11
+    assert recent.get_many(["short"]) == {}
+    recent.set_many({"too-big": "y" * 2000}, timeout=60)
+    assert recent.get_many(["too-big"]) == {}
+    for number in range(5):
+        recent.set_many({f"k{number}": "z" * 900}, timeout=60)
+        recent.get_many(["k0"])  # used lately: kept
+    kept = recent.get_many([f"k{number}" for number in range(5)])
+    assert "k0" in kept and "k4" in kept
+    assert len(kept) <= 3
+    assert recent._bytes <= 3000
+
+
+def test_values_come_from_this_process_when_the_cache_is_shared(settings, monkeypatch):
+    """With Redis, a value read once is read from this process next time: no round trip."""
+    monkeypatch.setattr(caching, "_shared_cache_is_remote", lambda: True)
+    caching._recent.clear()
+    computed = []
+    assert caching.cached("count:x", lambda: computed.append(1) or 7) == 7
+    gets = []
+    real_get_many = caching.cache.get_many
+    monkeypatch.setattr(caching.cache, "get_many", lambda keys: gets.append(keys) or real_get_many(keys))
+    assert caching.cached("count:x", lambda: computed.append(1) or 8) == 7
+    assert gets == []
+    assert computed == [1]
+    caching.content_changed()  # a new version: a new key, computed again
+    assert caching.cached("count:x", lambda: computed.append(1) or 9) == 9
