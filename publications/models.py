@@ -104,6 +104,20 @@ def listing_prefetches() -> tuple:
     )
 
 
+def detail_prefetches() -> tuple:
+    """What the publication page shows besides the publication's own fields (``for_detail()``)."""
+    return (
+        models.Prefetch(
+            "authorships",
+            queryset=Authorship.objects.select_related("author__organization").order_by("position"),
+        ),
+        "themes",
+        "regions",
+        "tags",
+        models.Prefetch("references", queryset=Reference.objects.order_by("position")),
+    )
+
+
 class PublicationQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         """Updates send no signals: tell the cache that content changed (bulk publish, counters)."""
@@ -134,16 +148,7 @@ class PublicationQuerySet(models.QuerySet):
 
     def for_detail(self) -> PublicationQuerySet:
         """Everything the publication page shows."""
-        return self.prefetch_related(
-            models.Prefetch(
-                "authorships",
-                queryset=Authorship.objects.select_related("author__organization").order_by("position"),
-            ),
-            "themes",
-            "regions",
-            "tags",
-            models.Prefetch("references", queryset=Reference.objects.order_by("position")),
-        )
+        return self.prefetch_related(*detail_prefetches())
 
 
 class Publication(models.Model):

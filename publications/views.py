@@ -15,11 +15,12 @@ from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import EmptyPage, InvalidPage
-from django.db.models import Count, Q
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
@@ -32,7 +33,7 @@ from center.caching import CachedCountPaginator
 from publications import facet_index, reactions
 from publications.body import render_body
 from publications.filters import PublicationFilter, facet_counts, facets_for_display
-from publications.models import Publication, Reaction, Region, Theme
+from publications.models import Publication, Reaction, Region, Theme, detail_prefetches
 
 VISITOR_COOKIE = "visitor"
 VISITOR_SALT = "publications.reactions"
@@ -233,31 +234,64 @@ class PublicationDetailView(PublicationVisibilityMixin, DetailView):
     related_count = 4
 
     def get_queryset(self):
-        return super().get_queryset().for_detail()
+        return super().get_queryset().defer("pdf_text")  # the PDF's text is for search, never shown
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         publication = self.object
-        # Figures are read (one query, however many) only when the body places one.
-        figures = publication.figures.all() if "[figure" in publication.body.lower() else ()
-        body, sections = render_body(publication.body, figures)
-        authorships = list(publication.authorships.all())
         context.update(
             is_preview=not publication.is_public,
-            body=body,
-            sections=sections,
-            authorships=authorships,
-            related=self.related(publication),
+            page=PublicationPage(publication, related_count=self.related_count),
             **reaction_context(self.request, publication),
         )
         return context
 
-    def related(self, publication: Publication) -> list[Publication]:
+
+class PublicationPage:
+    """What the publication page shows besides the publication's own fields, read when first asked.
+
+    The page's parts are cached per content version (``{% cachedfragment %}`` in
+    ``publication_detail.html``), so on a hit none of this runs and the page
+    costs one query; the template reads related data through ``page.publication``,
+    which fetches it all on first use.
+    """
+
+    def __init__(self, publication: Publication, *, related_count: int):
+        self._publication = publication
+        self.related_count = related_count
+
+    @cached_property
+    def publication(self) -> Publication:
+        prefetch_related_objects([self._publication], *detail_prefetches())
+        return self._publication
+
+    @cached_property
+    def authorships(self) -> list:
+        return list(self.publication.authorships.all())
+
+    @cached_property
+    def _body(self) -> tuple:
+        publication = self._publication
+        # Figures are read (one query, however many) only when the body places one.
+        figures = publication.figures.all() if "[figure" in publication.body.lower() else ()
+        return render_body(publication.body, figures)
+
+    @property
+    def body(self):
+        return self._body[0]
+
+    @property
+    def sections(self) -> list:
+        return self._body[1]
+
+    @cached_property
+    def related(self) -> list[Publication]:
         """Published items sharing a theme or a tag, most shared first, then newest.
 
         Chosen in memory by the facet index: a theme of a large index has thousands of
         publications, and counting what each shares in SQL took seconds.
         """
+        publication = self.publication
         keys = {
             "themes": [theme.slug for theme in publication.themes.all()],
             "tags": [tag.slug for tag in publication.tags.all()],

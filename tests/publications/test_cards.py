@@ -10,11 +10,12 @@ from django.urls import reverse
 from center import caching
 from publications.cards import render_cards
 from publications.models import Publication
-from tests.factories import AuthorFactory, PublicationFactory, ThemeFactory
+from tests.factories import AuthorFactory, PublicationFactory, ReferenceFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("publications:index")
+STAMP = re.compile(r'name="stamp" value="[^"]*"')
 
 
 @pytest.fixture(autouse=True)
@@ -170,3 +171,72 @@ def test_page_cache_entry_expires_with_signed_file_urls(client, settings, monkey
     )
     assert client.get(INDEX)["X-Cache"] == "miss"
     assert [timeout for key, timeout in timeouts if key.startswith("page:")] == [30]
+
+
+# The publication page ------------------------------------------------------------------------
+
+
+def rich_publication(**kwargs) -> Publication:
+    theme = ThemeFactory(name="Energy")
+    publication = PublicationFactory(
+        title="Pipelines and power",
+        authors=[AuthorFactory(given_name="Irina", family_name="Volkova")],
+        themes=[theme],
+        tags=["gas"],
+        body="<h2>First part</h2><p>One.</p><h2>Second part</h2><p>Two.</p>",
+        **kwargs,
+    )
+    ReferenceFactory(publication=publication, text="Smith J. A first reference.")
+    PublicationFactory(title="A neighbour on the same theme", themes=[theme])
+    return publication
+
+
+def test_publication_page_parts_come_from_the_cache(client, django_assert_num_queries):
+    """Once rendered, the page's authors, references, tags, citations and related items cost no query."""
+    publication = rich_publication()
+    first = client.get(publication.get_absolute_url()).content.decode()
+    with django_assert_num_queries(1):  # the publication itself
+        second = client.get(publication.get_absolute_url()).content.decode()
+    assert STAMP.sub("", second) == STAMP.sub("", first)  # only the form's "shown at" stamp differs
+    for shown in (
+        "Irina Volkova",
+        "Smith J. A first reference.",
+        ">gas<",
+        "Energy",
+        "citation_title",
+        "A neighbour on the same theme",
+        'href="#',
+        "Cite item",
+    ):
+        assert shown in second
+
+
+def test_publication_page_shows_every_change_at_once(client):
+    publication = rich_publication()
+    url = publication.get_absolute_url()
+    client.get(url)
+    author = publication.authorships.get().author
+    author.family_name = "Sokolova"
+    author.save()
+    ReferenceFactory(publication=publication, text="Jones K. A second reference.")
+    publication.tags.add("oil")
+    publication.abstract = "A new abstract."
+    publication.save()
+    page = client.get(url).content.decode()
+    assert "Irina Sokolova" in page
+    assert "Volkova" not in page  # neither in the byline, the citations nor the head's metadata
+    assert "Sokolova" in page.split("</head>")[0]
+    assert "Jones K. A second reference." in page
+    assert ">oil<" in page
+    assert "A new abstract." in page
+
+
+def test_publication_page_without_the_value_cache_renders_everything(
+    client, settings, django_assert_max_num_queries
+):
+    settings.VALUE_CACHE_SECONDS = 0
+    publication = rich_publication()
+    for _ in range(2):
+        with django_assert_max_num_queries(11):
+            page = client.get(publication.get_absolute_url()).content.decode()
+        assert "Smith J. A first reference." in page and "Irina Volkova" in page

@@ -441,7 +441,7 @@ def test_detail_related_publications(client):
     PublicationFactory(title="Same tag", tags=["gas"])
     PublicationFactory(title="Unrelated")
     PublicationFactory(title="Draft sibling", themes=[theme], status=Publication.Status.DRAFT)
-    related = client.get(publication.get_absolute_url()).context["related"]
+    related = client.get(publication.get_absolute_url()).context["page"].related
     assert sorted(item.title for item in related) == ["Same tag", "Same theme"]
 
 
@@ -456,7 +456,7 @@ def test_detail_related_most_shared_first_then_newest(client):
     PublicationFactory(title="Three", **three, published_at=now - dt.timedelta(days=90))
     PublicationFactory(title="Two", themes=[energy], tags=["gas"], published_at=now - dt.timedelta(days=60))
     PublicationFactory(title="One, older", tags=["gas"], published_at=now - dt.timedelta(days=40))
-    related = client.get(publication.get_absolute_url()).context["related"]
+    related = client.get(publication.get_absolute_url()).context["page"].related
     assert [item.title for item in related] == ["Three", "Two", "One, new", "One, old"]
 
 
