@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from html import escape as escape_xml  # plain str in, str out: no lazy-string wrapper per URL
 
 from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.http import http_date
 
 from authors.sitemaps import AuthorSitemap
@@ -103,12 +103,13 @@ def sitemap_section(request, section: str):
     ]
     latest = None
     for item in page.object_list:
-        location = escape(f"{protocol}://{domain}{sitemap.location(item)}")
+        location = escape_xml(f"{protocol}://{domain}{sitemap.location(item)}", quote=False)
         lastmod = sitemap.lastmod(item)
         stamp = ""
         if lastmod is not None:
             latest = lastmod if latest is None or lastmod > latest else latest
-            stamp = f"<lastmod>{lastmod.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}</lastmod>"
+            w3c = getattr(item, "w3c", "") or lastmod.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = f"<lastmod>{w3c}</lastmod>"
         parts.append(f"<url><loc>{location}</loc>{stamp}{changefreq}</url>\n")
     parts.append("</urlset>\n")
     response = HttpResponse("".join(parts), content_type="application/xml; charset=utf-8")

@@ -18,6 +18,7 @@ import datetime as dt
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+import numpy as np
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.db.models.functions import Greatest
@@ -30,10 +31,14 @@ from publications.models import Publication, Region, Theme
 
 
 class Entry(NamedTuple):
-    """One URL of a section: the slug of its page and when that page last changed."""
+    """One URL of a section: the slug of its page and when that page last changed.
+
+    ``w3c`` is ``lastmod`` already written as the sitemap wants it (UTC, to the second),
+    when it was formatted for a whole page at once."""
 
     slug: str
     lastmod: dt.datetime | None
+    w3c: str = ""
 
 
 def with_datestamp(queryset):
@@ -96,6 +101,28 @@ class RangePages:
 
 
 def _public_publications(first: int, last: int) -> list[Entry]:
+    """The public publications with ids from ``first`` to ``last``: slugs from the database, when
+    each last changed from the facet index (formatted for the whole page at once)."""
+    rows = list(
+        Publication.objects.published()
+        .filter(pk__gte=first, pk__lte=last)
+        .order_by("pk")
+        .values_list("pk", "slug")
+    )
+    index = facet_index.current()
+    pks = np.array([pk for pk, _ in rows], dtype=np.int64)
+    positions = index.position_of[pks] if len(pks) and pks.max() < len(index.position_of) else None
+    if positions is None or (positions < 0).any():  # content changed since the index was built
+        return _public_publications_from_database(first, last)
+    stamps = index.datestamp[positions].astype("datetime64[us]")
+    w3c = np.datetime_as_string(stamps, unit="s")
+    return [
+        Entry(slug, moment.replace(tzinfo=dt.UTC), f"{text}Z")
+        for (_, slug), moment, text in zip(rows, stamps.tolist(), w3c.tolist(), strict=True)
+    ]
+
+
+def _public_publications_from_database(first: int, last: int) -> list[Entry]:
     rows = (
         Publication.objects.published()
         .filter(pk__gte=first, pk__lte=last)

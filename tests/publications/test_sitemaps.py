@@ -12,7 +12,7 @@ from django.utils import timezone
 from lxml import etree
 
 from publications.models import Publication
-from publications.sitemaps import latest_per_subject
+from publications.sitemaps import _public_publications, _public_publications_from_database, latest_per_subject
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +237,18 @@ def test_author_pages_list_only_authors_with_public_work(client, settings):
         listed += _xml(client, f"{url}?p={page}").xpath("//sm:url/sm:loc/text()", namespaces=NS)
     assert listed == [f"{settings.SITE_URL}{author.get_absolute_url()}" for author in listed_authors]
     assert client.get(f"{url}?p=3").status_code == 404
+
+
+def test_publication_entries_from_the_facet_index_match_the_database():
+    """A page's lastmods come from the facet index, formatted at once; they equal the database's."""
+    now = timezone.now().replace(microsecond=987654)
+    made = [
+        PublicationFactory(published_at=now - dt.timedelta(days=days, seconds=days)) for days in (1, 40, 400)
+    ]
+    first, last = min(p.pk for p in made), max(p.pk for p in made)
+    fast = _public_publications(first, last)
+    slow = _public_publications_from_database(first, last)
+    assert [(entry.slug, entry.lastmod) for entry in fast] == [(entry.slug, entry.lastmod) for entry in slow]
+    assert [entry.w3c for entry in fast] == [
+        entry.lastmod.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for entry in slow
+    ]
