@@ -306,7 +306,7 @@ class _RecentValues:
     (a search's ranking of 100,000 ids stays in the shared cache only).
     """
 
-    def __init__(self, max_bytes: int = 8 * 1024 * 1024, max_entry_bytes: int = 256 * 1024):
+    def __init__(self, max_bytes: int = 4 * 1024 * 1024, max_entry_bytes: int = 256 * 1024):
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[str, tuple[float, bool, Any, int]] = OrderedDict()

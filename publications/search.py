@@ -657,26 +657,26 @@ class _Marker:
 
     def fragment(self, text: str) -> str | None:
         """The stretch of ``text`` with the most matched words, marked; None when none matched."""
-        words = _WORD.findall(text)
+        tokens = list(_WORD.finditer(text))  # one pass over the text: words and where they are
+        words = [token[0] for token in tokens]
         found = {word for word in set(words) if self.matches(word)}
         if not found:
             return None
-        spans = [match.span() for match in _WORD.finditer(text)]
         hits = [number for number, word in enumerate(words) if word in found]
         matched = set(hits)
         size = self.SNIPPET_WORDS
         # The window of ``size`` words from a matched word that holds the most matched words (the first such).
         best = max(range(len(hits)), key=lambda i: (bisect.bisect_left(hits, hits[i] + size) - i, -i))
-        first = max(0, min(hits[best] - self.CONTEXT_WORDS, len(spans) - size))
-        last = min(len(spans), first + size) - 1
-        marked, cursor = [], spans[first][0]
+        first = max(0, min(hits[best] - self.CONTEXT_WORDS, len(tokens) - size))
+        last = min(len(tokens), first + size) - 1
+        marked, cursor = [], tokens[first].start()
         for number in range(first, last + 1):
-            begin, end = spans[number]
+            begin, end = tokens[number].span()
             marked.append(text[cursor:begin])
             word = words[number]
             marked.append(f"{_START}{word}{_STOP}" if number in matched else word)
             cursor = end
-        if last == len(spans) - 1:
+        if last == len(tokens) - 1:
             return ("…" if first else "") + "".join(marked) + text[cursor:]
         marked.append(_ATTACHED.match(text, cursor)[0])  # the word's punctuation ("5%", "U.S.")
         return ("…" if first else "") + "".join(marked) + "…"

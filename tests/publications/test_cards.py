@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from center import caching
 from publications.cards import render_cards
@@ -240,3 +243,16 @@ def test_publication_page_without_the_value_cache_renders_everything(
         with django_assert_max_num_queries(11):
             page = client.get(publication.get_absolute_url()).content.decode()
         assert "Smith J. A first reference." in page and "Irina Volkova" in page
+
+
+def test_scheduled_item_gets_its_card_when_due(client):
+    """With the page cache off the lists are made of cached cards: a scheduled item still appears on time."""
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        PublicationFactory(title="Already out")
+        PublicationFactory(title="Scheduled Brief on Lithium", published_at=now + dt.timedelta(hours=2))
+        for url in (INDEX, reverse("home")):
+            assert "Scheduled Brief" not in "".join(cards_html(client.get(url)))
+    with time_machine.travel(now + dt.timedelta(hours=2, seconds=1), tick=False):
+        for url in (INDEX, reverse("home")):
+            assert "Scheduled Brief" in "".join(cards_html(client.get(url)))
