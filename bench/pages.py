@@ -1,0 +1,73 @@
+"""Time each page type in one process, without a server: what one request costs the app.
+
+    python bench/pages.py --db postgres --size 5821 --cache off [page type …]
+
+Uses the databases ``bench/run.py`` seeds and the same URLs (``bench/targets.py``),
+through Django's test client: every URL once to warm up, then ``--rounds`` rounds
+over them. Prints, per page type, the mean milliseconds and queries per request.
+To compare two checkouts, run it from each, alternately, in the same minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import run as bench  # noqa: E402 (bench/run.py: the same databases and settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("pages", nargs="*", help="page types (default: all)")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--size", type=int, default=5821)
+    parser.add_argument("--cache", choices=["on", "off", "cold"], default="off")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    env = bench.base_env(args.db, args.size)
+    if args.cache in ("off", "cold"):
+        env["PAGE_CACHE_SECONDS"] = "0"
+    if args.cache == "cold":
+        env["VALUE_CACHE_SECONDS"] = "0"
+    targets = bench.discover(env)["targets"]
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "center.settings"
+    os.chdir(ROOT)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    for page, candidates in targets.items():
+        if args.pages and page not in args.pages:
+            continue
+        paths = candidates[0]
+        for path in paths:
+            client.get(path)
+        started, requests = time.perf_counter(), 0
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(args.rounds):
+                for path in paths:
+                    status = client.get(path).status_code
+                    requests += 1
+        milliseconds = (time.perf_counter() - started) / requests * 1000
+        print(f"{page:22s} {milliseconds:7.1f} ms  {len(queries) / requests:5.1f} queries  (HTTP {status})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
