@@ -16,6 +16,8 @@ they take a few megabytes and a fraction of a second to build.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -331,6 +333,19 @@ def current() -> FacetIndex:
         held = _current.get(key)
         if held and held[0] == version:
             return held[1]
+        _current.pop(key, None)  # the old index goes before the new one is built: a lower peak
         index = build()
         _current[key] = (version, index)
+        _release_freed_memory()
         return index
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory the build freed back to the system (glibc keeps it otherwise: about 10 MB
+    of a worker's RSS at 100,000 publications). Elsewhere than glibc, nothing to do."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)

@@ -53,3 +53,17 @@ def test_empty_index():
     index = facet_index.build()
     assert len(index) == 0
     assert index.datestamp.tolist() == []
+
+
+def test_a_new_version_builds_a_new_index_and_frees_the_old(monkeypatch):
+    """Each build is followed by handing freed memory back to the system (glibc's malloc_trim)."""
+    trims = []
+    real = facet_index._release_freed_memory
+    monkeypatch.setattr(facet_index, "_release_freed_memory", lambda: (trims.append(1), real())[1])
+    PublicationFactory()
+    first = facet_index.current()
+    assert facet_index.current() is first
+    PublicationFactory()
+    second = facet_index.current()
+    assert second is not first and len(second) == len(first) + 1
+    assert trims == [1, 1]
