@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 from django.db.models import Q
@@ -13,6 +14,7 @@ from publications.models import Publication
 from publications.views import GracefulPaginationMixin
 
 LETTERS = list(string.ascii_uppercase)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AuthorListView(GracefulPaginationMixin, ListView):
@@ -31,7 +33,8 @@ class AuthorListView(GracefulPaginationMixin, ListView):
             self.letter = ""
         if self.letter:
             authors = authors.filter(family_name__istartswith=self.letter)
-        self.query = self.request.GET.get("q", "").strip()[:100]
+        # Control characters are never part of a name (and PostgreSQL refuses NUL in a query).
+        self.query = _CONTROL.sub(" ", self.request.GET.get("q", "")).strip()[:100]
         for word in self.query.split()[:5]:
             authors = authors.filter(Q(family_name__icontains=word) | Q(given_name__icontains=word))
         return authors.order_by("family_name", "given_name", "pk")

@@ -117,3 +117,12 @@ def test_author_pages_query_bounds(client, django_assert_max_num_queries, size):
         client.get(reverse("authors:index"))
     with django_assert_max_num_queries(8):
         client.get(author.get_absolute_url())
+
+
+@pytest.mark.parametrize("query", ["Volk\x00ova", "\x00", "Volk\x1bova\x7f"])
+def test_author_list_search_with_control_characters(client, query):
+    """NUL and other control characters (PostgreSQL refuses NUL) are read as spaces, never a 500."""
+    AuthorFactory(given_name="Irina", family_name="Volkova")
+    response = client.get(reverse("authors:index"), {"q": query})
+    assert response.status_code == HTTPStatus.OK
+    assert "\x00" not in response.content.decode()
