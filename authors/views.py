@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import string
 
 from django.db.models import Q
@@ -10,11 +9,11 @@ from django.shortcuts import get_object_or_404
 from django.views.generic import ListView
 
 from authors.models import Author
+from publications import search
 from publications.models import Publication
 from publications.views import GracefulPaginationMixin
 
 LETTERS = list(string.ascii_uppercase)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AuthorListView(GracefulPaginationMixin, ListView):
@@ -34,7 +33,7 @@ class AuthorListView(GracefulPaginationMixin, ListView):
         if self.letter:
             authors = authors.filter(family_name__istartswith=self.letter)
         # Control characters are never part of a name (and PostgreSQL refuses NUL in a query).
-        self.query = _CONTROL.sub(" ", self.request.GET.get("q", "")).strip()[:100]
+        self.query = search.clean_text(self.request.GET.get("q", ""))[:100]
         for word in self.query.split()[:5]:
             authors = authors.filter(Q(family_name__icontains=word) | Q(given_name__icontains=word))
         return authors.order_by("family_name", "given_name", "pk")

@@ -394,23 +394,17 @@ def cached(name: str, compute: Callable[[], Any], *, timeout: int | None = None)
     facet counts, tag clouds. ``name`` must say everything the value depends on
     (e.g. ``f"facets:{query_string}"``).
     """
-    if not settings.VALUE_CACHE_SECONDS:  # off: every request computes (the benchmark's cold mode)
-        return compute()
-    key = f"value:{content_version()}:{_short(name)}"
-    found = _get_values([key])
-    if key in found:
-        return found[key]
-    value = compute()
-    _set_values({key: value}, timeout or settings.VALUE_CACHE_SECONDS)
-    return value
+    return cached_many([name], lambda names: {name: compute()}, timeout=timeout)[name]
 
 
-def cached_many(names: list[str], compute: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+def cached_many(
+    names: list[str], compute: Callable[[list[str]], dict[str, Any]], *, timeout: int | None = None
+) -> dict[str, Any]:
     """:func:`cached` for several values at once: one cache read, and one write for those missing.
 
     ``compute(missing_names)`` returns a value for each of the names it is given.
     """
-    if not settings.VALUE_CACHE_SECONDS:
+    if not settings.VALUE_CACHE_SECONDS:  # off: every request computes (the benchmark's cold mode)
         return compute(list(names))
     version = content_version()
     keys = {name: f"value:{version}:{_short(name)}" for name in names}
@@ -419,7 +413,7 @@ def cached_many(names: list[str], compute: Callable[[list[str]], dict[str, Any]]
     missing = [name for name in keys if name not in values]
     if missing:
         computed = compute(missing)
-        _set_values({keys[name]: computed[name] for name in missing}, html_timeout())
+        _set_values({keys[name]: computed[name] for name in missing}, timeout or settings.VALUE_CACHE_SECONDS)
         values.update(computed)
     return values
 

@@ -63,5 +63,5 @@ def render_card_lists(lists: list[tuple[Iterable[Publication], int, bool]]) -> l
             for _, level, compact in [wanted[name]]
         }
 
-    html = caching.cached_many(list(wanted), render)
+    html = caching.cached_many(list(wanted), render, timeout=caching.html_timeout())
     return [[mark_safe(html[name]) for name in names] for names in named]
