@@ -109,9 +109,11 @@ def _public_publications(first: int, last: int) -> list[Entry]:
         .order_by("pk")
         .values_list("pk", "slug")
     )
+    if not rows:
+        return []
     index = facet_index.current()
     pks = np.array([pk for pk, _ in rows], dtype=np.int64)
-    positions = index.position_of[pks] if len(pks) and pks.max() < len(index.position_of) else None
+    positions = index.position_of[pks] if pks.max() < len(index.position_of) else None
     if positions is None or (positions < 0).any():  # content changed since the index was built
         return _public_publications_from_database(first, last)
     stamps = index.datestamp[positions].astype("datetime64[us]")
