@@ -47,7 +47,7 @@ from django.db.models import Q, Value
 from django.utils.safestring import SafeString, mark_safe
 
 from center import caching
-from publications import facet_index
+from publications import facet_index, term_index
 from publications.body import FIGURE_SHORTCODE
 from publications.models import Authorship, Publication, Region, SearchDocument, Theme
 
@@ -130,6 +130,19 @@ class ParsedQuery:
     def any_word(self) -> ParsedQuery:
         """Any one of the words and phrases looked for."""
         return ParsedQuery((tuple(term for group in self.groups for term in group),))
+
+    def tsquery(self) -> tuple[str, list[str]]:
+        """The query as a PostgreSQL ``tsquery`` expression, and its parameters.
+
+        Each term goes through ``websearch_to_tsquery`` alone and the terms are joined with
+        tsquery operators: websearch syntax has no parentheses, and would read ``a b OR c``
+        as ``(a AND b) OR c``. A term of stop words only is left out, as there.
+        """
+        one = f"websearch_to_tsquery('{PG_CONFIG}', %s)"
+        parts = ["(" + " || ".join([one] * len(group)) + ")" for group in self.groups]
+        parts += [f"(!! {one})" for _ in self.excluded]
+        terms = [term for group in self.groups for term in group] + list(self.excluded)
+        return "(" + " && ".join(parts) + ")", [term.websearch() for term in terms]
 
     def fts5(self) -> str:
         """The query in FTS5 syntax: every term quoted."""
@@ -402,7 +415,8 @@ class _PostgreSQL:
                        d.body
                   FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])
                        AS d(id, title, people, body, pdf)
-                ON CONFLICT (publication_id) DO UPDATE SET vector = EXCLUDED.vector, text = EXCLUDED.text
+                ON CONFLICT (publication_id) DO UPDATE SET vector = EXCLUDED.vector, text = EXCLUDED.text,
+                    written_by = pg_current_xact_id()
                 """,  # noqa: S608
                 [list(column) for column in columns],
             )
@@ -422,13 +436,97 @@ class _PostgreSQL:
 
     def scores(self, query: ParsedQuery, ids: np.ndarray) -> dict[int, float]:
         """``ts_rank`` of each of ``ids`` (found by the document's primary key, not by the GIN index)."""
-        rank = f"ts_rank('{PG_WEIGHTS}', vector, websearch_to_tsquery('{PG_CONFIG}', %s))"
+        tsquery, params = query.tsquery()
+        rank = f"ts_rank('{PG_WEIGHTS}', vector, {tsquery})"
         sql = f"SELECT publication_id, {rank} FROM {self.table} WHERE publication_id = ANY(%s)"  # noqa: S608
-        return dict(self.run(sql, [query.websearch(), ids.tolist()]))
+        return dict(self.run(sql, [*params, ids.tolist()]))
 
     def matched_ids(self, query: ParsedQuery) -> np.ndarray:
-        """Ids of every publication matching ``query`` (visible or not), from the GIN index alone."""
-        return self._ids(("vector", query))[0]
+        """Ids of every publication matching ``query`` (visible or not): its frequent words from the
+        term index, when there is one, and the rest from the GIN index."""
+        index = term_index.current()
+        found = self._matched_with(index, query) if index is not None else None
+        return self._ids(("vector", query))[0] if found is None else found
+
+    def _matched_with(self, index: term_index.TermIndex, query: ParsedQuery) -> np.ndarray | None:
+        """``query``'s matches: each frequent word from ``index``, each other word or phrase from
+        PostgreSQL, combined as ``ParsedQuery.tsquery`` does; the documents written since
+        ``index`` was read are asked about whole. One round trip.
+
+        None when PostgreSQL must answer alone: no frequent word, too many documents written
+        since, or a query left with only stop words to look for. In no particular order.
+        """
+        terms = list(dict.fromkeys([*(term for group in query.groups for term in group), *query.excluded]))
+        frequent = {}
+        for term in terms:
+            if len(term.words) == 1:
+                found = lexeme(term.words[0])
+                if found is None:
+                    return None  # a quoted stop word: PostgreSQL's rules for what is left
+                if found in index:
+                    frequent[term] = found
+        if not frequent:
+            return None  # nothing the term index would answer
+        asked = [term for term in terms if term not in frequent]
+        changed, params = term_index.changed_since(index)
+        matches = f"websearch_to_tsquery('{PG_CONFIG}', %s)"
+        whole, whole_params = query.tsquery()
+        parts = [
+            "(SELECT count(*) FROM changed)",
+            "(SELECT string_agg(publication_id::text, ',') FROM changed)",
+            f"(SELECT string_agg(publication_id::text, ',') FROM changed WHERE vector @@ {whole})",  # noqa: S608
+        ]
+        params += whole_params
+        for term in asked:
+            ids = f"SELECT string_agg(publication_id::text, ',') FROM {self.table}"  # noqa: S608
+            parts.append(f"({ids} WHERE vector @@ {matches})")
+            parts.append(f"numnode({matches})")
+            params += [term.websearch(), term.websearch()]
+        sql = (
+            f"SET LOCAL enable_seqscan = off; WITH {changed} SELECT {', '.join(parts)}; "
+            "SET LOCAL enable_seqscan TO DEFAULT"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.cursor.nextset()
+            count, changed_ids, changed_matches, *answers = cursor.fetchone()
+        if count > settings.SEARCH_TERM_INDEX_CHANGES // 4:
+            term_index.refresh()  # read it again, in the background
+            if count > settings.SEARCH_TERM_INDEX_CHANGES:
+                return None
+        size = index.size
+        # A term whose query is empty (only stop words) is left out, as tsquery operators do.
+        ids_of = {
+            term: facet_index.parse_ids(text) if nodes else None
+            for term, text, nodes in zip(asked, answers[::2], answers[1::2], strict=True)
+        }
+
+        def members(term: Term) -> np.ndarray | None:
+            if term in frequent:
+                return index.members(frequent[term])
+            ids = ids_of[term]
+            if ids is None:
+                return None
+            found = np.zeros(size, dtype=bool)
+            found[ids[ids < size]] = True
+            return found
+
+        result = None
+        for group in query.groups:
+            found = [part for part in map(members, group) if part is not None]
+            if found:
+                either = np.logical_or.reduce(found) if len(found) > 1 else found[0]
+                result = either if result is None else result & either
+        if result is None:
+            return None
+        for term in query.excluded:
+            found = members(term)
+            if found is not None:
+                result &= ~found
+        changed_ids, changed_matches = map(facet_index.parse_ids, (changed_ids, changed_matches))
+        result[changed_ids[changed_ids < size]] = False
+        result[changed_matches[changed_matches < size]] = True
+        return np.concatenate([np.flatnonzero(result), changed_matches[changed_matches >= size]])
 
     def head_ids(self, query: ParsedQuery) -> tuple[np.ndarray, np.ndarray]:
         """Ids of the publications matching ``query`` in their title, authors or subjects (A and B):
@@ -448,14 +546,16 @@ class _PostgreSQL:
         (Django's psycopg cursors bind parameters on the client), and is local to it.
         """
         aggregate = f"SELECT string_agg(publication_id::text, ',') FROM {self.table} WHERE"  # noqa: S608
-        parts = [
-            f"({aggregate} {vector} @@ websearch_to_tsquery('{PG_CONFIG}', %s))" for vector, _ in searches
-        ]
+        parts, params = [], []
+        for vector, query in searches:
+            tsquery, query_params = query.tsquery()
+            parts.append(f"({aggregate} {vector} @@ {tsquery})")
+            params += query_params
         sql = (
             f"SET LOCAL enable_seqscan = off; SELECT {', '.join(parts)}; SET LOCAL enable_seqscan TO DEFAULT"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [query.websearch() for _, query in searches])
+            cursor.execute(sql, params)
             cursor.cursor.nextset()
             texts = cursor.fetchone()
         return tuple(facet_index.parse_ids(text) for text in texts)
@@ -657,8 +757,7 @@ class _Marker:
 
     def fragment(self, text: str) -> str | None:
         """The stretch of ``text`` with the most matched words, marked; None when none matched."""
-        tokens = list(_WORD.finditer(text))  # one pass over the text: words and where they are
-        words = [token[0] for token in tokens]
+        words = _WORD.findall(text)  # the words alone first: most texts of a page are read no further
         found = {word for word in set(words) if self.matches(word)}
         if not found:
             return None
@@ -667,16 +766,19 @@ class _Marker:
         size = self.SNIPPET_WORDS
         # The window of ``size`` words from a matched word that holds the most matched words (the first such).
         best = max(range(len(hits)), key=lambda i: (bisect.bisect_left(hits, hits[i] + size) - i, -i))
-        first = max(0, min(hits[best] - self.CONTEXT_WORDS, len(tokens) - size))
-        last = min(len(tokens), first + size) - 1
-        marked, cursor = [], tokens[first].start()
-        for number in range(first, last + 1):
-            begin, end = tokens[number].span()
-            marked.append(text[cursor:begin])
+        first = max(0, min(hits[best] - self.CONTEXT_WORDS, len(words) - size))
+        last = min(len(words), first + size) - 1
+        # Where the window's words are: the text is scanned only as far as its last word.
+        tokens = itertools.islice(_WORD.finditer(text), first, last + 1)
+        marked, cursor = [], None
+        for number, token in enumerate(tokens, start=first):
+            begin, end = token.span()
+            if cursor is not None:
+                marked.append(text[cursor:begin])
             word = words[number]
             marked.append(f"{_START}{word}{_STOP}" if number in matched else word)
             cursor = end
-        if last == len(tokens) - 1:
+        if last == len(words) - 1:
             return ("…" if first else "") + "".join(marked) + text[cursor:]
         marked.append(_ATTACHED.match(text, cursor)[0])  # the word's punctuation ("5%", "U.S.")
         return ("…" if first else "") + "".join(marked) + "…"
@@ -965,11 +1067,13 @@ def filter_by_query(queryset, query: str):
         return queryset
     flush_pending()
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery
+        from django.db.models.expressions import RawSQL
 
-        return queryset.filter(
-            search_document__vector=SearchQuery(parsed.websearch(), search_type="websearch", config=PG_CONFIG)
-        )
+        tsquery, params = parsed.tsquery()
+        table = SearchDocument._meta.db_table
+        # Constants and the model's table name; the query's words are parameters.
+        matching = RawSQL(f"SELECT publication_id FROM {table} WHERE vector @@ {tsquery}", params)  # noqa: S608, S611
+        return queryset.filter(pk__in=matching)
     from django.db.models.expressions import RawSQL
 
     # The table name is a constant and the query a parameter.

@@ -91,6 +91,17 @@ def test_search_or_matches_either():
     assert sorted(titles("nuclear OR missile")) == ["Missile defence", "Nuclear deterrence"]
 
 
+def test_search_or_joins_its_two_neighbours_only():
+    """``trade sanctions OR tariffs`` is trade and (sanctions or tariffs), on both engines; the index's
+    ?q= reads it the same way."""
+    for title in ("Trade sanctions", "Trade tariffs", "Tariffs alone", "Sanctions alone", "Trade alone"):
+        PublicationFactory(title=title, abstract="")
+    assert sorted(titles("trade sanctions OR tariffs")) == ["Trade sanctions", "Trade tariffs"]
+    assert sorted(titles("sanctions OR tariffs -trade")) == ["Sanctions alone", "Tariffs alone"]
+    found = search.filter_by_query(Publication.objects.all(), "trade sanctions OR tariffs")
+    assert sorted(found.values_list("title", flat=True)) == ["Trade sanctions", "Trade tariffs"]
+
+
 def test_search_only_stop_words_finds_nothing():
     """A query of stop words alone searches nothing."""
     PublicationFactory(title="The state of the union")
