@@ -19,6 +19,10 @@ pairs, repeats included) and returns the response document as bytes.
   page as the first. Tokens expire after ``OAI_TOKEN_MAX_AGE`` seconds.
 - Deleted records: ``no``. Unpublishing or deleting a publication just drops
   it from the repository; harvesters must re-harvest fully to notice.
+- Each record's XML (header and metadata) is built once per publication,
+  metadata format and content version (``center.caching.cached_many``: never
+  stale) and copied into the responses; the envelope, the list around the
+  records and the resumption token are made per request.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from django.utils import timezone
 from lxml import etree
 from taggit.models import TaggedItem
 
+from center import caching
 from publications.citations import full_title, publication_url
 from publications.metadata import xml_safe
 from publications.models import Authorship, Publication, Region, Theme
@@ -236,9 +241,14 @@ def _element(parent, tag: str, text: str | None = None, **attributes):
     return element
 
 
-def _envelope(base_url: str, arguments: dict[str, str] | None) -> etree._Element:
+def _root() -> etree._Element:
     root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{OAI} {OAI_SCHEMA}")
+    return root
+
+
+def _envelope(base_url: str, arguments: dict[str, str] | None) -> etree._Element:
+    root = _root()
     _element(root, f"{{{OAI}}}responseDate", datestamp(timezone.now()))
     request = _element(root, f"{{{OAI}}}request", base_url)
     for name, value in (arguments or {}).items():
@@ -312,6 +322,63 @@ def _serialize(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+# Records, once per publication, format and content version ---------------------
+
+METADATA_WRITERS = {"oai_dc": _oai_dc}
+# Where a response's records go: replaced by their XML once the rest is serialized. Text and
+# attribute values are escaped (no "<"), so only this comment can read "<!--records-->".
+RECORDS_MARK = "records"
+_RECORDS_MARK_BYTES = b"<!--" + RECORDS_MARK.encode() + b"-->"
+
+
+def _build_record(container, publication: Publication, prefix: str) -> None:
+    record = _element(container, f"{{{OAI}}}record")
+    _header(record, publication)
+    METADATA_WRITERS[prefix](record, publication)
+
+
+def _record_xml(publication: Publication, prefix: str) -> str:
+    """One ``<record>`` exactly as it reads inside a response.
+
+    lxml leaves out namespace declarations an ancestor already makes, so the
+    record is built as a response builds it (in a container then put under the
+    envelope's root) and cut out of that document.
+    """
+    root = _root()
+    container = etree.Element(f"{{{OAI}}}ListRecords")
+    _build_record(container, publication, prefix)
+    root.append(container)
+    document = etree.tostring(root, encoding="UTF-8")
+    start = document.index(b"<ListRecords>") + len(b"<ListRecords>")
+    end = document.rindex(b"</ListRecords>")
+    return document[start:end].decode("utf-8")
+
+
+def render_records(publications: list[Publication], prefix: str) -> list[str]:
+    """The records of ``publications`` (with ``oai`` loaded) in metadata format ``prefix``."""
+    return [_record_xml(publication, prefix) for publication in publications]
+
+
+def records_xml(pks: list[int], prefix: str) -> list[str]:
+    """The XML of the records of these public publications, in order: one cache read.
+
+    Only the publications whose records are not cached for this content version
+    are fetched (with their themes, regions, authors and tags) and rendered. A
+    record that stopped being public since ``pks`` was read comes back empty.
+    """
+    names = {f"oai-record:{prefix}:{pk}": pk for pk in pks}
+
+    def render(missing: list[str]) -> dict[str, str]:
+        fetched = published_records().filter(pk__in=[names[name] for name in missing])
+        publications = _load(list(_fields(fetched, full=True)), full=True)
+        xml = dict(zip([p.pk for p in publications], render_records(publications, prefix), strict=True))
+        return {name: xml.get(names[name], "") for name in missing}
+
+    # No file URLs in a record (the PDF is named by its format only): the values' usual lifetime.
+    xml = caching.cached_many(list(names), render)
+    return [xml[name] for name in names]
+
+
 # The verbs ------------------------------------------------------------------
 
 
@@ -369,12 +436,17 @@ def _check_prefix(prefix: str) -> None:
         )
 
 
-def _get_record(container, arguments: dict[str, str]) -> None:
-    _check_prefix(arguments["metadataPrefix"])
-    publication = _get_publication(arguments["identifier"], full=True)
-    record = _element(container, f"{{{OAI}}}record")
-    _header(record, publication)
-    _oai_dc(record, publication)
+def _get_record(container, arguments: dict[str, str]) -> list[str]:
+    prefix = arguments["metadataPrefix"]
+    _check_prefix(prefix)
+    identifier = arguments["identifier"]
+    pk = _pk_from_identifier(identifier)
+    found = [] if pk is None else Publication.objects.published().filter(pk=pk).values_list("pk", flat=True)
+    records = [xml for xml in records_xml(list(found), prefix) if xml]
+    if not records:
+        raise OAIError("idDoesNotExist", f"No record has the identifier '{identifier}'.")
+    container.append(etree.Comment(RECORDS_MARK))
+    return records
 
 
 @dataclass
@@ -426,7 +498,8 @@ def _selection(state: ListState) -> QuerySet:
     return records
 
 
-def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> None:
+def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> list[str] | None:
+    """A page of records (``full``) or headers; for records, their XML (the container holds the mark)."""
     if "resumptionToken" in arguments:
         state = ListState.from_token(verb, arguments["resumptionToken"])
     else:
@@ -440,20 +513,27 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> Non
         _check_prefix(state.prefix)
     records = _selection(state)
     size = page_size()
-    page = list(_fields(records.filter(pk__gt=state.after_pk), full=full).order_by("pk")[: size + 1])
-    has_more = len(page) > size
-    page = _load(page[:size], full=full)
-    if not page:
+    selected = records.filter(pk__gt=state.after_pk).order_by("pk")
+    if full:
+        # Only the ids: the records come from the cache, and those missing are fetched by id.
+        page_pks = list(selected.values_list("pk", flat=True)[: size + 1])
+    else:
+        page = list(_fields(selected, full=False)[: size + 1])
+        page_pks = [publication.pk for publication in page]
+    has_more = len(page_pks) > size
+    page_pks = page_pks[:size]
+    written = None
+    if full and page_pks:
+        # A record that stopped being public since its id was read comes back empty.
+        written = [xml for xml in records_xml(page_pks, state.prefix) if xml]
+        container.append(etree.Comment(RECORDS_MARK))
+    elif page_pks:
+        for publication in _load(page[:size], full=False):
+            _header(container, publication)
+    if not page_pks or (full and not written):
         raise OAIError("noRecordsMatch", "No records match these arguments.")
     if state.total is None:
-        state.total = len(page) if not has_more else records.count()
-    for publication in page:
-        if full:
-            record = _element(container, f"{{{OAI}}}record")
-            _header(record, publication)
-            _oai_dc(record, publication)
-        else:
-            _header(container, publication)
+        state.total = len(page_pks) if not has_more else records.count()
     if has_more or state.cursor:
         sent_before = state.cursor
         token = ""
@@ -465,8 +545,8 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> Non
                 from_=state.from_,
                 until=state.until,
                 set_spec=state.set_spec,
-                after_pk=page[-1].pk,
-                cursor=state.cursor + len(page),
+                after_pk=page_pks[-1],
+                cursor=state.cursor + len(page_pks),
                 total=state.total,
             )
             token = next_state.to_token()
@@ -475,11 +555,12 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> Non
             container,
             f"{{{OAI}}}resumptionToken",
             token,
-            completeListSize=str(max(state.total, sent_before + len(page))),
+            completeListSize=str(max(state.total, sent_before + len(page_pks))),
             cursor=str(sent_before),
             expirationDate=expires,
         )
         element.text = token
+    return written
 
 
 HANDLERS = {
@@ -559,11 +640,16 @@ def handle(pairs: list[tuple[str, str]]) -> bytes:
     root = _envelope(base_url(), {"verb": verb, **arguments})
     container = etree.Element(f"{{{OAI}}}{verb}")
     try:
-        HANDLERS[verb](container, arguments)
+        records = HANDLERS[verb](container, arguments)
     except OAIError as error:
         if error.code == "badArgument":
             root = _envelope(base_url(), None)
         _element(root, f"{{{OAI}}}error", error.message, code=error.code)
         return _serialize(root)
     root.append(container)
-    return _serialize(root)
+    document = _serialize(root)
+    if records is None:
+        return document
+    # The records, already XML, go where the handler left the mark.
+    before, after = document.split(_RECORDS_MARK_BYTES, 1)
+    return b"".join([before, *(record.encode("utf-8") for record in records), after])

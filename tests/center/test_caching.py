@@ -220,6 +220,31 @@ def test_theme_change_shows_on_theme_page_at_once(client):
     assert "Fisheries Governance" in client.get(theme.get_absolute_url()).content.decode()
 
 
+MACHINE_READABLE = {
+    "rss": reverse("publications:feed-rss"),
+    "atom": reverse("publications:feed-atom"),
+    "oai": f"{reverse('oai')}?verb=ListRecords&metadataPrefix=oai_dc",
+}
+
+
+@pytest.mark.parametrize("url", MACHINE_READABLE.values(), ids=MACHINE_READABLE.keys())
+def test_renames_show_in_feeds_and_oai_at_once(client, url):
+    """Feeds and OAI records, cached whole and item by item, follow author and theme renames at once."""
+    author = AuthorFactory(given_name="Irina", family_name="Volkova")
+    theme = ThemeFactory(name="Energy")
+    PublicationFactory(authors=[author], themes=[theme])
+    before = client.get(url).content.decode()
+    assert "Volkova" in before and "Energy" in before
+    assert client.get(url)["X-Cache"] == "hit"
+    author.family_name = "Sokolova"
+    author.save()
+    theme.name = "Hydrocarbons"
+    theme.save()
+    after = client.get(url).content.decode()
+    assert "Sokolova" in after and "Volkova" not in after
+    assert "Hydrocarbons" in after and "Energy" not in after
+
+
 @pytest.fixture
 def long_page_cache(settings):
     """Pages live a day, so that only invalidation (not expiry) can refresh them."""

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import feedparser
 import pytest
-from django.urls import reverse
+import time_machine
+from django.conf import settings as django_settings
+from django.contrib.syndication.views import Feed
+from django.urls import resolve, reverse
 from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from lxml import etree, html
 
+from publications import feeds
 from publications.feeds import entry_id
 from publications.models import Publication
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
@@ -243,3 +249,227 @@ def test_tag_feed_with_a_cyrillic_slug(client):
     _, feed = _parse(client, reverse("publications:tag-feed-atom", kwargs={"slug": tag.slug}))
     assert [entry.title for entry in feed.entries] == [publication.title]
     assert client.get(reverse("publications:tag", kwargs={"slug": tag.slug})).status_code == 200
+
+
+# Cached items ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """What these tests look at is the item cache below the page cache."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """The publications whose items were rendered, one list per rendering."""
+    calls = []
+    real = feeds.LatestPublicationsFeed.render_items
+
+    def spy(self, obj, request, publications):
+        calls.append(sorted(publication.pk for publication in publications.values()))
+        return real(self, obj, request, publications)
+
+    monkeypatch.setattr(feeds.LatestPublicationsFeed, "render_items", spy)
+    return calls
+
+
+def _reference(rf, url: str, fmt: str):
+    """The feed as Django renders it with no item cache: its own loop over every prefetched item."""
+    match = resolve(url)
+
+    class Reference(type(match.func)):
+        feed_type = Rss201rev2Feed if fmt == "rss" else Atom1Feed
+
+        def get_feed(self, obj, request):
+            publications = (
+                obj.publications.for_listing()
+                .prefetch_related("tags")
+                .order_by("-published_at", "-pk")[: django_settings.FEED_ITEMS]
+            )
+            return Feed.get_feed(self, replace(obj, rendering=list(publications)), request)
+
+    return Reference()(rf.get(url), **match.kwargs)
+
+
+@pytest.fixture
+def varied(subjects):
+    """Items of every shape: several authors, one, none; subtitles, paragraphs, markup, many tags."""
+    theme, region = subjects["theme"], subjects["region"]
+    PublicationFactory(
+        title='<b>Bold</b> & "quoted" ]]>\x0c',
+        subtitle="Ünïcödé: “quotes”",
+        abstract="First paragraph.\n\nSecond & <third>.\nSame paragraph.",
+        themes=[theme, ThemeFactory(name="Zeta")],
+        regions=[region],
+        tags=["trade", "b", "a", "Центральная Азия"],
+        authors=[AuthorFactory(given_name="Анна", family_name="Петрова"), AuthorFactory()],
+    )
+    PublicationFactory(title="No author", themes=[theme], tags=["trade"], abstract="")
+    PublicationFactory(title="Single author", themes=[theme], tags=["trade"], authors=[subjects["author"]])
+    return subjects
+
+
+@pytest.mark.usefixtures("page_cache_off", "varied")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", ["site", "theme", "region", "tag", "author", "kind"])
+def test_cached_items_are_byte_identical_to_uncached(client, rf, settings, fmt, kind):
+    """A feed reads the same, byte for byte, as Django's plain rendering: uncached, cold and warm."""
+    url = reverse(f"publications:feed-{fmt}") if kind == "site" else _feed_urls(fmt)[kind]
+    reference = _reference(rf, url, fmt)
+    settings.VALUE_CACHE_SECONDS = 0
+    uncached = client.get(url)
+    settings.VALUE_CACHE_SECONDS = 3600
+    cold = client.get(url)
+    warm = client.get(url)
+    for response in (uncached, cold, warm):
+        assert response.content == reference.content
+        assert response["Last-Modified"] == reference["Last-Modified"]
+        assert response["Content-Type"] == reference["Content-Type"]
+    assert reference.content.count(b"<item>" if fmt == "rss" else b"<entry>") >= 1
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_second_request_renders_no_item(
+    client, rendered, django_assert_num_queries, django_assert_max_num_queries, fmt
+):
+    """Once rendered, a theme feed costs two queries (the theme, the list) and renders nothing."""
+    theme = ThemeFactory(slug="energy")
+    PublicationFactory.create_batch(3, themes=[theme], authors=[AuthorFactory()], tags=["x"])
+    url = reverse(f"publications:theme-feed-{fmt}", kwargs={"slug": "energy"})
+    with django_assert_max_num_queries(6):
+        first = client.get(url)
+    assert [len(pks) for pks in rendered] == [3]
+    with django_assert_num_queries(2):
+        second = client.get(url)
+    assert [len(pks) for pks in rendered] == [3]
+    assert second.content == first.content
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("size", [2, 9])
+def test_cached_feed_query_count_is_constant(client, django_assert_num_queries, fmt, size):
+    """A feed whose items are cached costs one query (the list) whatever its length."""
+    for _ in range(size):
+        PublicationFactory(
+            authors=[AuthorFactory(), AuthorFactory()], themes=[ThemeFactory()], regions=[RegionFactory()]
+        )
+    client.get(reverse(f"publications:feed-{fmt}"))
+    with django_assert_num_queries(1):
+        response = client.get(reverse(f"publications:feed-{fmt}"))
+    assert len(feedparser.parse(response.content).entries) == size
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_items_are_shared_between_feeds(client, subjects, rendered, fmt):
+    """An item rendered for the theme feed is reused by the site feed, which renders only the others."""
+    client.get(_feed_urls(fmt)["theme"])
+    _, feed = _parse(client, reverse(f"publications:feed-{fmt}"))
+    assert rendered == [[subjects["inside"].pk], [subjects["outside"].pk]]
+    assert {entry.title for entry in feed.entries} == {"Inside everything", "Outside everything"}
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_formats_are_cached_apart(client, rendered):
+    """The RSS and the Atom item of one publication are two cached pieces."""
+    PublicationFactory()
+    client.get(reverse("publications:feed-rss"))
+    _, atom = _parse(client, reverse("publications:feed-atom"))
+    assert len(rendered) == 2
+    assert atom.version == "atom10"
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_items_render_on_every_request_without_the_value_cache(client, settings, rendered):
+    """With VALUE_CACHE_SECONDS=0 every request renders its items."""
+    settings.VALUE_CACHE_SECONDS = 0
+    publication = PublicationFactory()
+    for _ in range(2):
+        client.get(reverse("publications:feed-rss"))
+    assert rendered == [[publication.pk], [publication.pk]]
+
+
+# Every content change shows at once, in both formats.
+
+
+def _rename_author(publication):
+    author = publication.authorships.get().author
+    author.family_name = "Sokolova"
+    author.save()
+    return ["Irina Sokolova"], ["Volkova"]
+
+
+def _rename_theme(publication):
+    theme = publication.themes.get()
+    theme.name = "Hydrocarbons"
+    theme.save()
+    return ["Hydrocarbons"], ["Energy"]
+
+
+def _edit(publication):
+    publication.title = "A new title"
+    publication.abstract = "A new abstract."
+    publication.save()
+    return ["A new title", "A new abstract."], ["An old title"]
+
+
+def _unpublish(publication):
+    publication.status = Publication.Status.DRAFT
+    publication.save()
+    return [], [f"{entry_id(publication)}<"]
+
+
+def _delete(publication):
+    gone = f"{entry_id(publication)}<"
+    publication.delete()
+    return [], [gone]
+
+
+CHANGES = {
+    "edit": _edit,
+    "unpublish": _unpublish,
+    "author-rename": _rename_author,
+    "theme-rename": _rename_theme,
+    "delete": _delete,
+}
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_feed_shows_every_change_at_once(client, fmt, change):
+    """Edits, unpublishing, deletion, author and theme renames reach the cached items at once."""
+    PublicationFactory(title="A neighbour", published_at=timezone.now() - dt.timedelta(days=3))
+    watched = PublicationFactory(
+        title="An old title",
+        authors=[AuthorFactory(given_name="Irina", family_name="Volkova")],
+        themes=[ThemeFactory(name="Energy")],
+    )
+    url = reverse(f"publications:feed-{fmt}")
+    before = client.get(url).content.decode()
+    assert "An old title" in before and "Irina Volkova" in before and "Energy" in before
+    shown, gone = CHANGES[change](watched)
+    after = client.get(url).content.decode()
+    for text in shown:
+        assert text in after
+    for text in gone:
+        assert text not in after
+    assert "A neighbour" in after
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_scheduled_item_appears_when_due(client, fmt):
+    """A scheduled publication gets its item the moment it is due."""
+    now = timezone.now()
+    url = reverse(f"publications:feed-{fmt}")
+    with time_machine.travel(now, tick=False):
+        PublicationFactory(title="Already out")
+        PublicationFactory(title="Brief on Lithium", published_at=now + dt.timedelta(hours=2))
+        assert "Brief on Lithium" not in client.get(url).content.decode()
+    with time_machine.travel(now + dt.timedelta(hours=2, seconds=1), tick=False):
+        _, feed = _parse(client, url)
+    assert [entry.title for entry in feed.entries] == ["Brief on Lithium", "Already out"]

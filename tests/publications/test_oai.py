@@ -512,3 +512,272 @@ def test_full_harvest_of_the_demo_index(harvest, settings):
     assert len(seen) == len(set(seen)) == 300
     assert set(seen) == expected
     assert int(token.get("completeListSize")) == 300
+
+
+# Cached records --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """What these tests look at is the record cache below the page cache."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """The publications whose records were rendered, one list per rendering."""
+    calls = []
+    real = oai.render_records
+
+    def spy(publications, prefix):
+        calls.append([publication.pk for publication in publications])
+        return real(publications, prefix)
+
+    monkeypatch.setattr(oai, "render_records", spy)
+    return calls
+
+
+def _records(**arguments) -> list[tuple[str, str]]:
+    return [("verb", arguments.pop("verb")), *arguments.items()]
+
+
+def _reference(pairs: list[tuple[str, str]], pks: list[int]) -> bytes:
+    """The response as it was built before records were cached: every record in one lxml tree."""
+    root = oai._envelope(oai.base_url(), dict(pairs))
+    container = etree.Element(f"{{{oai.OAI}}}{pairs[0][1]}")
+    publications = oai._fields(oai.published_records().filter(pk__in=pks), full=True).order_by("pk")
+    for publication in oai._load(list(publications), full=True):
+        oai._build_record(container, publication, "oai_dc")
+    root.append(container)
+    return oai._serialize(root)
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_cached_records_are_byte_identical_to_uncached(client, settings, article):
+    """ListRecords and GetRecord read the same with the record cache off, cold and warm, as one tree."""
+    hostile = PublicationFactory(
+        title="</dc:title><script>x</script>\x0b & more", subtitle="Ünïcödé: “quotes”", tags=["b", "a"]
+    )
+    PublicationFactory(kind=Publication.Kind.BOOK, authors=[AuthorFactory(given_name="")])
+    pks = list(Publication.objects.published().order_by("pk").values_list("pk", flat=True))
+    requests = [
+        _records(verb="ListRecords", metadataPrefix="oai_dc"),
+        _records(verb="GetRecord", identifier=oai.record_identifier(hostile), metadataPrefix="oai_dc"),
+        _records(verb="GetRecord", identifier=oai.record_identifier(article), metadataPrefix="oai_dc"),
+    ]
+    expected = [pks, [hostile.pk], [article.pk]]
+    with time_machine.travel(timezone.now(), tick=False):
+        references = [_reference(pairs, wanted) for pairs, wanted in zip(requests, expected, strict=True)]
+        settings.VALUE_CACHE_SECONDS = 0
+        uncached = [client.get(reverse("oai"), dict(pairs)).content for pairs in requests]
+        settings.VALUE_CACHE_SECONDS = 3600
+        cold = [client.get(reverse("oai"), dict(pairs)).content for pairs in requests]
+        warm = [client.get(reverse("oai"), dict(pairs)).content for pairs in requests]
+    assert uncached == references
+    assert cold == references
+    assert warm == references
+    assert references[0].count(b"<record>") == 3
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_cached_pages_are_byte_identical_along_a_harvest(client, settings):
+    """Every page of a paged harvest, resumption tokens included, reads the same cached or not."""
+    settings.OAI_PAGE_SIZE = 2
+    PublicationFactory.create_batch(5, authors=[AuthorFactory()], themes=[ThemeFactory()])
+
+    def harvest_pages() -> list[bytes]:
+        pages, arguments = [], {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+        while arguments:
+            pages.append(client.get(reverse("oai"), arguments).content)
+            token = _token(etree.fromstring(pages[-1]))
+            arguments = {"verb": "ListRecords", "resumptionToken": token.text} if token.text else None
+        return pages
+
+    with time_machine.travel(timezone.now(), tick=False):
+        settings.VALUE_CACHE_SECONDS = 0
+        uncached = harvest_pages()
+        settings.VALUE_CACHE_SECONDS = 3600
+        assert harvest_pages() == uncached
+        assert harvest_pages() == uncached
+    assert len(uncached) == 3
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_second_list_records_renders_no_record(client, rendered, django_assert_num_queries):
+    """Once rendered, a page of records costs one query (its ids) and renders nothing."""
+    PublicationFactory.create_batch(3, authors=[AuthorFactory()], themes=[ThemeFactory()], tags=["a"])
+    arguments = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    first = client.get(reverse("oai"), arguments)
+    assert len(rendered) == 1 and len(rendered[0]) == 3
+    with django_assert_num_queries(1):
+        second = client.get(reverse("oai"), arguments)
+    assert len(rendered) == 1
+    assert second.content.count(b"<record>") == 3
+    assert second.content.split(b"</responseDate>")[1] == first.content.split(b"</responseDate>")[1]
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_second_get_record_renders_no_record(
+    client, article, rendered, django_assert_num_queries, django_assert_max_num_queries
+):
+    """Once rendered, GetRecord costs one query (is the record public?) instead of six."""
+    arguments = {
+        "verb": "GetRecord",
+        "identifier": oai.record_identifier(article),
+        "metadataPrefix": "oai_dc",
+    }
+    with django_assert_max_num_queries(6):
+        client.get(reverse("oai"), arguments)
+    assert rendered == [[article.pk]]
+    with django_assert_num_queries(1):
+        response = client.get(reverse("oai"), arguments)
+    assert rendered == [[article.pk]]
+    assert b"Journal of Eurasian Policy, 12(3), 45-67" in response.content
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("size", [3, 12])
+def test_cached_list_records_query_count_is_constant(client, settings, django_assert_num_queries, size):
+    """A ListRecords page whose records are cached costs one query whatever its length."""
+    settings.OAI_PAGE_SIZE = 20
+    for _ in range(size):
+        PublicationFactory(authors=[AuthorFactory(), AuthorFactory()], themes=[ThemeFactory()], tags=["a"])
+    arguments = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    client.get(reverse("oai"), arguments)
+    with django_assert_num_queries(1):
+        response = client.get(reverse("oai"), arguments)
+    assert response.content.count(b"<record>") == size
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_only_missing_records_are_fetched_and_rendered(client, article, rendered):
+    """A record cached by GetRecord is reused by ListRecords, which renders only the others."""
+    other = PublicationFactory()
+    client.get(
+        reverse("oai"),
+        {"verb": "GetRecord", "identifier": oai.record_identifier(article), "metadataPrefix": "oai_dc"},
+    )
+    response = client.get(reverse("oai"), {"verb": "ListRecords", "metadataPrefix": "oai_dc"})
+    assert rendered == [[article.pk], [other.pk]]
+    assert _identifiers(etree.fromstring(response.content)) == [
+        oai.record_identifier(article),
+        oai.record_identifier(other),
+    ]
+
+
+@pytest.mark.usefixtures("page_cache_off")
+def test_records_render_on_every_request_without_the_value_cache(client, settings, article, rendered):
+    """With VALUE_CACHE_SECONDS=0 every request renders its records."""
+    settings.VALUE_CACHE_SECONDS = 0
+    for _ in range(2):
+        client.get(reverse("oai"), {"verb": "ListRecords", "metadataPrefix": "oai_dc"})
+    assert rendered == [[article.pk], [article.pk]]
+
+
+def test_record_of_a_publication_no_longer_public_is_empty():
+    """A record asked for after its publication left the repository comes back empty, not stale."""
+    publication = PublicationFactory()
+    [record] = oai.records_xml([publication.pk], "oai_dc")
+    assert oai.record_identifier(publication) in record
+    publication.status = Publication.Status.DRAFT
+    publication.save()
+    assert oai.records_xml([publication.pk], "oai_dc") == [""]
+
+
+# Every content change shows at once, in ListRecords and GetRecord.
+
+
+def _rename_author(publication):
+    author = publication.authorships.get().author
+    author.family_name = "Sokolova"
+    author.save()
+    return ["Sokolova, Irina"], ["Volkova"]
+
+
+def _rename_theme(publication):
+    theme = publication.themes.get()
+    theme.name = "Energy security"
+    theme.slug = "energy-security"
+    theme.save()
+    return ["<dc:subject>Energy security</dc:subject>", "<setSpec>theme:energy-security</setSpec>"], [
+        "theme:energy<"
+    ]
+
+
+def _edit(publication):
+    publication.title = "A new title"
+    publication.save()
+    return ["A new title"], ["An old title"]
+
+
+def _unpublish(publication):
+    publication.status = Publication.Status.DRAFT
+    publication.save()
+    return [], [f"<identifier>{oai.record_identifier(publication)}</identifier>"]
+
+
+def _delete(publication):
+    identifier = oai.record_identifier(publication)
+    publication.delete()
+    return [], [f"<identifier>{identifier}</identifier>"]
+
+
+CHANGES = {
+    "edit": _edit,
+    "unpublish": _unpublish,
+    "author-rename": _rename_author,
+    "theme-rename": _rename_theme,
+    "delete": _delete,
+}
+
+
+@pytest.fixture
+def watched():
+    """A public publication whose record is cached, and a neighbour that keeps ListRecords non-empty."""
+    PublicationFactory(title="A neighbour")
+    return PublicationFactory(
+        title="An old title",
+        authors=[AuthorFactory(given_name="Irina", family_name="Volkova")],
+        themes=[ThemeFactory(name="Energy", slug="energy")],
+    )
+
+
+def _oai_text(client, verb: str, publication) -> str:
+    if verb == "GetRecord":
+        arguments = {"identifier": oai.record_identifier(publication), "metadataPrefix": "oai_dc"}
+    else:
+        arguments = {"metadataPrefix": "oai_dc"}
+    return client.get(reverse("oai"), {"verb": verb, **arguments}).content.decode()
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("verb", ["ListRecords", "GetRecord"])
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_record_shows_every_change_at_once(client, watched, verb, change):
+    """Edits, unpublishing, deletion, author and theme renames reach the cached records at once."""
+    before = _oai_text(client, verb, watched)
+    assert "An old title" in before and "Volkova, Irina" in before and "theme:energy<" in before
+    shown, gone = CHANGES[change](watched)
+    after = _oai_text(client, verb, watched)
+    for text in shown:
+        assert text in after
+    for text in gone:
+        assert text not in after
+    if change in ("unpublish", "delete") and verb == "GetRecord":
+        assert 'code="idDoesNotExist"' in after
+
+
+@pytest.mark.usefixtures("page_cache_off")
+@pytest.mark.parametrize("verb", ["ListRecords", "GetRecord"])
+def test_scheduled_record_appears_when_due(client, verb):
+    """A scheduled publication's record is served the moment it is due, by both verbs."""
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        PublicationFactory(title="Already out")
+        scheduled = PublicationFactory(title="Brief on Lithium", published_at=now + dt.timedelta(hours=2))
+        header = f"<identifier>{oai.record_identifier(scheduled)}</identifier>"
+        assert header not in _oai_text(client, verb, scheduled)
+    with time_machine.travel(now + dt.timedelta(hours=2, seconds=1), tick=False):
+        text = _oai_text(client, verb, scheduled)
+    assert header in text
+    assert "Brief on Lithium" in text
