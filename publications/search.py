@@ -284,7 +284,8 @@ def _related(ids: Sequence[int]) -> dict[int, list[tuple]]:
 
     from authors.models import Author
 
-    placeholders = ", ".join(["%s"] * len(ids))
+    # PostgreSQL: one array parameter per part, planned faster than a list of constants.
+    in_ids = "= ANY(%s)" if connection.vendor == "postgresql" else f"IN ({', '.join(['%s'] * len(ids))})"
     themes = Publication.themes.through._meta.db_table
     regions = Publication.regions.through._meta.db_table
     content_type = ContentType.objects.get_for_model(Publication).pk
@@ -292,24 +293,25 @@ def _related(ids: Sequence[int]) -> dict[int, list[tuple]]:
         SELECT a.publication_id, {AUTHOR} AS part, a.position AS rank, au.given_name, au.id, au.slug,
                au.family_name
           FROM {Authorship._meta.db_table} a JOIN {Author._meta.db_table} au ON au.id = a.author_id
-         WHERE a.publication_id IN ({placeholders})
+         WHERE a.publication_id {in_ids}
         UNION ALL
         SELECT t.publication_id, {THEME}, 0, x.name, x.id, x.slug, '' FROM {themes} t
           JOIN {Theme._meta.db_table} x ON x.id = t.theme_id
-         WHERE t.publication_id IN ({placeholders})
+         WHERE t.publication_id {in_ids}
         UNION ALL
         SELECT r.publication_id, {REGION}, 0, x.name, x.id, x.slug, '' FROM {regions} r
           JOIN {Region._meta.db_table} x ON x.id = r.region_id
-         WHERE r.publication_id IN ({placeholders})
+         WHERE r.publication_id {in_ids}
         UNION ALL
         SELECT i.object_id, {TAG}, 0, x.name, x.id, x.slug, '' FROM {TaggedItem._meta.db_table} i
           JOIN {Tag._meta.db_table} x ON x.id = i.tag_id
-         WHERE i.content_type_id = %s AND i.object_id IN ({placeholders})
+         WHERE i.content_type_id = %s AND i.object_id {in_ids}
         ORDER BY 1, 2, 3, 4, 5
     """  # noqa: S608 - table names from models, values as parameters
     related: dict[int, list[tuple]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*ids, *ids, *ids, content_type, *ids])
+        values = [list(ids)] if connection.vendor == "postgresql" else list(ids)
+        cursor.execute(sql, [*values, *values, *values, content_type, *values])
         for publication_id, part, _, name, pk, slug, family_name in cursor.fetchall():
             related.setdefault(publication_id, []).append((part, pk, slug, name, family_name))
     return related
