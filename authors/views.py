@@ -5,13 +5,12 @@ from __future__ import annotations
 import string
 
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.views.generic import ListView
 
 from authors.models import Author
 from publications import search
 from publications.models import Publication
-from publications.views import GracefulPaginationMixin
+from publications.views import GracefulPaginationMixin, cached_by_slug
 
 LETTERS = list(string.ascii_uppercase)
 
@@ -49,13 +48,14 @@ class AuthorDetailView(GracefulPaginationMixin, ListView):
     context_object_name = "publications"
 
     def get_queryset(self):
-        self.author = get_object_or_404(
-            Author.objects.select_related("organization"), slug=self.kwargs["slug"]
-        )
+        self.author = cached_by_slug(Author.objects.select_related("organization"), self.kwargs["slug"])
         return Publication.objects.published().filter(authorships__author=self.author)
 
     def paginate_queryset(self, queryset, page_size):
         return super().paginate_queryset(queryset.defer("body", "pdf_text").for_listing(), page_size)
+
+    def list_name(self) -> str:
+        return f"author:{self.author.pk}"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(author=self.author, **kwargs)

@@ -11,7 +11,9 @@ To compare two checkouts, run it from each, alternately, in the same minutes.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -32,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=5821)
     parser.add_argument("--cache", choices=["on", "off", "cold"], default="off")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print the N functions that took longest"
+    )
+    parser.add_argument("--sort", default="cumulative", help="profile order: cumulative or tottime")
+    parser.add_argument("--queries", action="store_true", help="print the SQL of one request of each URL")
     args = parser.parse_args(argv)
 
     env = bench.base_env(args.db, args.size)
@@ -59,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             client.get(path)
         started, requests = time.perf_counter(), 0
+        profile = cProfile.Profile() if args.profile else None
+        if profile:
+            profile.enable()
         with CaptureQueriesContext(connection) as queries:
             for _ in range(args.rounds):
                 for path in paths:
@@ -66,6 +76,16 @@ def main(argv: list[str] | None = None) -> int:
                     requests += 1
         milliseconds = (time.perf_counter() - started) / requests * 1000
         print(f"{page:22s} {milliseconds:7.1f} ms  {len(queries) / requests:5.1f} queries  (HTTP {status})")
+        if args.queries:
+            for path in paths:
+                with CaptureQueriesContext(connection) as one:
+                    client.get(path)
+                print(f"  {path}")
+                for query in one.captured_queries:
+                    print(f"    {query['time']} s  {query['sql'][:160]}")
+        if profile:
+            profile.disable()
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(args.profile)
     return 0
 
 

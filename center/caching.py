@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -459,21 +459,40 @@ class CachedCountPaginator(Paginator):
     left out, since what is visible cannot change within one content version.
     Pages beyond ``MAX_INDEX_PAGES`` are refused with a clear message (their
     OFFSET would grow with the index); filters and search reach everything.
+
+    With a ``list_name`` (what the list is, stated by the view: the path and the
+    filter values), the total and each page's ids are cached under it, so that
+    neither compiling the SQL nor running it is needed once per content version;
+    a page's items are then a :class:`PageOfIds`.
     """
 
-    def __init__(self, *args, max_pages: int | None = None, **kwargs):
+    def __init__(self, *args, max_pages: int | None = None, list_name: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_pages = max_pages if max_pages is not None else settings.MAX_INDEX_PAGES
+        # Hashed: the name holds filter values (spaces, any text), and keys must stay plain.
+        self.list_name = hashlib.sha256(list_name.encode()).hexdigest()[:32] if list_name else None
 
     @cached_property
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
         if query is None:
             return super().count
+        if self.list_name:
+            return cached(f"count:list:{self.list_name}", lambda: Paginator.count.real_func(self))
         sql, params = query.sql_with_params()
         now = timezone.now()
         stable = ["now" if _is_about_now(value, now) else repr(value) for value in params]
         return cached(f"count:{sql}|{stable}", lambda: Paginator.count.real_func(self))
+
+    def page(self, number):
+        page = super().page(number)
+        if self.list_name and hasattr(page.object_list, "values_list"):
+            items = page.object_list
+            name = f"page:list:{self.list_name}:{self.per_page}:{page.number}"
+            page.object_list = PageOfIds(
+                self.object_list, cached(name, lambda: list(items.values_list("pk", flat=True)))
+            )
+        return page
 
     def validate_number(self, number):
         number = super().validate_number(number)
@@ -483,6 +502,31 @@ class CachedCountPaginator(Paginator):
                 "Narrow the list with the filters or the search to reach older publications."
             )
         return number
+
+
+class PageOfIds(Sequence):
+    """A page's items, known by their ids (cached): what the cards need. Read as objects (one
+    query, in the list's order) only by code that iterates them."""
+
+    def __init__(self, queryset, ids: list, objects: list | None = None):
+        self.queryset, self.ids = queryset, ids
+        if objects is not None:  # read already, when the ids were
+            self.__dict__["objects"] = objects
+
+    @property
+    def loaded(self) -> bool:
+        return "objects" in self.__dict__
+
+    @cached_property
+    def objects(self) -> list:
+        found = self.queryset.filter(pk__in=self.ids).in_bulk() if self.ids else {}
+        return [found[pk] for pk in self.ids if pk in found]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        return self.objects[index]
 
 
 # Whole pages -----------------------------------------------------------------
@@ -602,6 +646,7 @@ class PublicPageCacheMiddleware:
 
 __all__ = [
     "CachedCountPaginator",
+    "PageOfIds",
     "PublicPageCacheMiddleware",
     "bulk_content_changed",
     "cached",

@@ -29,14 +29,26 @@ logger = logging.getLogger(__name__)
 def home(request):
     """The front page: total count, featured, latest, blog posts, themes and regions.
 
-    The same handful of queries however large the index is; the cards come
-    from the card cache (``publications.cards``), which fetches the authors,
-    themes and regions of the cards it must render.
+    The same handful of queries however large the index is, and none once the
+    lists' ids are cached for the content version; the cards come from the card
+    cache (``publications.cards``), which fetches the authors, themes and regions
+    of the cards it must render.
     """
     published = Publication.objects.published().defer("body", "pdf_text")
-    featured = list(published.filter(featured=True)[:3])
-    latest = list(published.exclude(kind=Publication.Kind.BLOG_POST).exclude(featured=True)[:6])
-    blog_posts = list(published.filter(kind=Publication.Kind.BLOG_POST)[:4])
+    lists = {
+        "featured": published.filter(featured=True)[:3],
+        "latest": published.exclude(kind=Publication.Kind.BLOG_POST).exclude(featured=True)[:6],
+        "blog_posts": published.filter(kind=Publication.Kind.BLOG_POST)[:4],
+    }
+    read = {}  # the lists read in this request (when their ids were not cached), for their cards
+
+    def read_ids() -> dict[str, list[int]]:
+        read.update({name: list(items) for name, items in lists.items()})
+        return {name: [item.pk for item in items] for name, items in read.items()}
+
+    # Which publications each list shows: read once per content version.
+    ids = caching.cached("home:lists", read_ids)
+    featured, latest, blog_posts = (caching.PageOfIds(published, ids[name], read.get(name)) for name in lists)
     featured_cards, latest_cards, blog_cards = render_card_lists(
         [(featured, 3, False), (latest, 3, False), (blog_posts, 3, True)]
     )

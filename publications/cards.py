@@ -38,7 +38,9 @@ def render_card_lists(lists: list[tuple[Iterable[Publication], int, bool]]) -> l
     named: list[list[str]] = []
     wanted: dict[str, tuple[Publication | int, int, bool]] = {}
     for publications, level, compact in lists:
-        if isinstance(publications, QuerySet) and publications._result_cache is None:
+        if isinstance(publications, caching.PageOfIds):
+            items = publications.objects if publications.loaded else list(publications.ids)
+        elif isinstance(publications, QuerySet) and publications._result_cache is None:
             items = list(publications.values_list("pk", flat=True))
         else:
             items = list(publications)

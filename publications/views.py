@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, View
 from taggit.models import Tag
 
-from center import ratelimit
+from center import caching, ratelimit
 from center.caching import CachedCountPaginator
 from publications import facet_index, reactions
 from publications.body import render_body
@@ -59,12 +59,29 @@ class PublicationVisibilityMixin:
         return publications
 
 
+def cached_by_slug(queryset, slug: str):
+    """The object of ``queryset`` with this slug, read once per content version; 404 when none."""
+    name = f"by-slug:{queryset.model._meta.label}:{slug}"
+    found = caching.cached(name, lambda: queryset.filter(slug=slug).first() or False)
+    if found is False:
+        raise Http404(f"No {queryset.model._meta.verbose_name} is called {slug!r}.")
+    return found
+
+
 class GracefulPaginationMixin:
     """Numbered pages; a bad or too-large ``?page=`` shows the nearest page with a notice, never a 404/500."""
 
     paginate_by = 20
     paginator_class = CachedCountPaginator
     page_notice = ""
+
+    def list_name(self) -> str | None:
+        """What the list is, when the view can tell without SQL: its total and page ids are then
+        cached under it (``CachedCountPaginator``)."""
+        return None
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return super().get_paginator(queryset, per_page, list_name=self.list_name(), **kwargs)
 
     def paginate_queryset(self, queryset, page_size):
         paginator = self.get_paginator(queryset, page_size)
@@ -116,16 +133,24 @@ class PublicationListView(GracefulPaginationMixin, ListView):
     def paginate_queryset(self, queryset, page_size):
         return super().paginate_queryset(queryset.for_listing(), page_size)
 
+    def filters_key(self) -> str:
+        """The valid filter values and the sort: with the path, all that decides the list and the
+        filters sidebar."""
+        sort = getattr(self.filterset.form, "cleaned_data", {}).get("sort") or ""
+        return repr((sorted((name, repr(value)) for name, value in self.filterset.active.items()), sort))
+
+    def list_name(self) -> str:
+        return f"{self.request.path}|{self.filters_key()}"
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         active = self.filterset.active
         counts = facet_counts(self.filterset, subject=self.subject, lookup=self.subject_lookup)
         facets = facets_for_display(counts, active)
         form = self.filterset.form
-        sort = getattr(form, "cleaned_data", {}).get("sort") or ""
         context.update(
             # What the filters sidebar shows depends on nothing else (its fragment cache key).
-            filters_key=repr((sorted((name, repr(value)) for name, value in active.items()), sort)),
+            filters_key=self.filters_key(),
             filter=self.filterset,
             form=form,
             errors=[error for errors in self.filterset.form.errors.values() for error in errors],
@@ -181,7 +206,7 @@ class _SubjectIndexView(PublicationListView):
     lookup = ""
 
     def base_queryset(self):
-        self.subject = get_object_or_404(self.model, slug=self.kwargs["slug"])
+        self.subject = cached_by_slug(self.model.objects.all(), self.kwargs["slug"])
         self.subject_lookup = self.lookup
         return Publication.objects.published().filter(**{self.lookup: self.subject})
 

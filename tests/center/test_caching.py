@@ -337,7 +337,7 @@ def test_index_count_not_recomputed_per_request(client, settings, django_assert_
     settings.PAGE_CACHE_SECONDS = 0
     PublicationFactory.create_batch(3)
     client.get(reverse("publications:index"))
-    with django_assert_num_queries(1) as context:  # the page; its cards come from the card cache
+    with django_assert_num_queries(0) as context:  # the page's ids, count and cards all come from the cache
         client.get(reverse("publications:index"))
     assert not any("COUNT(" in query["sql"] for query in context.captured_queries)
 
@@ -402,3 +402,70 @@ def test_content_version_memo_follows_a_change_within_the_request():
         assert caching.content_version() != before
     finally:
         caching._request_memo.reset(token)
+
+
+# Lists by id, subjects by slug (page cache off) ----------------------------------
+
+
+@pytest.fixture
+def listed(settings):
+    """A theme with an author's two publications, the page cache off: only the value cache serves."""
+    settings.PAGE_CACHE_SECONDS = 0
+    theme, author = ThemeFactory(name="Energy"), AuthorFactory(given_name="Ines", family_name="Duarte")
+    first = PublicationFactory(title="First paper", themes=[theme], authors=[author])
+    second = PublicationFactory(title="Second paper", themes=[theme], authors=[author])
+    return theme, author, [first, second]
+
+
+def listing_urls(theme, author) -> list[str]:
+    pages = [reverse("home"), reverse("publications:index")]
+    return [*pages, theme.get_absolute_url(), author.get_absolute_url()]
+
+
+def test_lists_and_subjects_cost_no_query_once_read(client, listed, django_assert_num_queries):
+    """The home lists, an index page, a theme and an author page: their ids, totals, subject and cards
+    are read once per content version."""
+    theme, author, _ = listed
+    for url in listing_urls(theme, author):
+        first = client.get(url)
+        with django_assert_num_queries(0):
+            second = client.get(url)
+        assert second.content.decode().count("First paper") == first.content.decode().count("First paper") > 0
+
+
+def test_lists_and_subjects_show_each_change_at_once(client, listed):
+    theme, author, (_, second) = listed
+    urls = listing_urls(theme, author)
+    for url in urls:
+        client.get(url)
+    third = PublicationFactory(title="Third paper", themes=[theme], authors=[author])
+    for url in urls:
+        assert "Third paper" in client.get(url).content.decode(), url
+    Publication.objects.filter(pk=second.pk).update(status=Publication.Status.DRAFT)
+    caching.bulk_content_changed()
+    for url in urls:
+        assert "Second paper" not in client.get(url).content.decode(), url
+    theme.name = "Energy transitions"
+    theme.save()
+    assert "Energy transitions" in client.get(theme.get_absolute_url()).content.decode()
+    author.family_name = "Duarte-Silva"
+    author.save()
+    assert "Duarte-Silva" in client.get(author.get_absolute_url()).content.decode()
+    slug = theme.get_absolute_url()
+    theme.delete()
+    assert client.get(slug).status_code == HTTPStatus.NOT_FOUND
+    assert third.title in client.get(reverse("publications:index")).content.decode()
+
+
+def test_an_unknown_slug_is_a_404_every_time(client, listed, settings):
+    for _ in range(2):
+        assert client.get("/themes/no-such-theme/").status_code == HTTPStatus.NOT_FOUND
+        assert client.get("/authors/no-such-author/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_page_of_ids_reads_its_publications_in_order_when_iterated(client, listed):
+    _, author, (first, second) = listed
+    response = client.get(author.get_absolute_url())
+    page = response.context["publications"]
+    assert isinstance(page, caching.PageOfIds)
+    assert [publication.pk for publication in page] == page.ids == [second.pk, first.pk]
