@@ -1010,13 +1010,32 @@ CARD_FIELDS = ("id", "slug", "kind", "published_at", "title", "subtitle")
 
 
 def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
-    """A page of hits: the card's own fields, its related names (one query), its snippets (one)."""
+    """A page of hits, each with its highlights: made once per query, publication and content
+    version (they depend on the words looked for, not on the filters or the order)."""
+    rows = _ranked(result)[start:stop]
+    query = result.query.websearch() if connection.vendor == "postgresql" else result.query.fts5()
+    words = hashlib.sha256(f"{connection.vendor}|{query}".encode()).hexdigest()[:32]
+    names = {f"search:hit:{words}:{pk}": pk for pk, _ in rows}
+
+    def make(missing: list[str]) -> dict[str, Publication | bool]:
+        made = _hits(result.query, [names[name] for name in missing])
+        return {name: made.get(names[name], False) for name in missing}  # False: deleted meanwhile
+
+    found = caching.cached_many(list(names), make)
+    hits = []
+    for (_, rank), name in zip(rows, names, strict=True):
+        if found[name] is not False:
+            hit = found[name]
+            hit.search_rank = float(rank or 0)
+            hits.append(hit)
+    return hits
+
+
+def _hits(query: ParsedQuery, ids: list[int]) -> dict[int, Publication]:
+    """Hits by id: the card's own fields, its related names (one query), its snippets (one)."""
     from authors.models import Author
 
     engine = _engine()
-    rows = _ranked(result)[start:stop]
-    ids = [pk for pk, _ in rows]
-    ranks = dict(rows)
     publications = Publication.objects.filter(pk__in=ids).only(*CARD_FIELDS).in_bulk()
     hits = [publications[pk] for pk in ids if pk in publications]  # one may be deleted meanwhile
     related = _related([publication.pk for publication in hits]) if hits else {}
@@ -1032,11 +1051,10 @@ def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
             else:
                 (card.tags if part == TAG else card.people).append(clean_text(name))
         texts[publication.pk] = card
-    found = engine.snippets(result.query, texts) if hits else {}
+    found = engine.snippets(query, texts) if hits else {}
     for publication in hits:
-        publication.search_rank = float(ranks[publication.pk] or 0)
         _set_highlights(publication, texts[publication.pk], found.get(publication.pk) or Highlights())
-    return hits
+    return {publication.pk: publication for publication in hits}
 
 
 def _set_highlights(publication: Publication, texts: CardTexts, found: Highlights) -> None:
@@ -1084,12 +1102,17 @@ def filter_by_query(queryset, query: str):
 
 
 def matching_people_and_subjects(parsed: ParsedQuery, *, limit: int = 6):
-    """Authors, themes and regions whose names contain every word looked for (two queries)."""
-    from authors.models import Author
-
+    """Authors, themes and regions whose names contain every word looked for (two queries, once
+    per set of words and content version)."""
     words = [word for word in parsed.words if len(word) > 1][:4]
     if not words:
         return [], [], []
+    name = f"search:people:{limit}:{hashlib.sha256(repr(words).encode()).hexdigest()[:32]}"
+    return caching.cached(name, lambda: _people_and_subjects(words, limit))
+
+
+def _people_and_subjects(words: list[str], limit: int):
+    from authors.models import Author
     author_filter, name_filter = Q(), Q()
     for word in words:
         author_filter &= Q(given_name__icontains=word) | Q(family_name__icontains=word)

@@ -707,6 +707,38 @@ def test_search_page_query_count_constant(client, django_assert_max_num_queries,
     assert len(response.context["publications"]) == min(size, 20)
 
 
+def test_search_hits_are_made_once_per_query(
+    client, settings, django_assert_num_queries, django_assert_max_num_queries
+):
+    """With the page cache off, the same search again reads nothing: its counts, order, hits with
+    their highlights, and matching authors and subjects are cached for the content version. Other
+    filters or another order reuse the hits; an edit shows at once."""
+    settings.PAGE_CACHE_SECONDS = 0
+    theme = ThemeFactory(name="Energy")
+    first = PublicationFactory(title="Gas pipelines", abstract="Gas and power.", themes=[theme])
+    PublicationFactory(
+        title="Gas storage", abstract="Gas reserves.", authors=[AuthorFactory(family_name="Gasparyan")]
+    )
+    search.flush_pending()
+    url = reverse("search")
+    before = client.get(url, {"q": "gas"}).content.decode()
+    with django_assert_num_queries(0):
+        again = client.get(url, {"q": "gas"}).content.decode()
+    assert again.count("<mark>") == before.count("<mark>") > 0
+    assert "Gasparyan" in again
+    # Another order: the matches' ids once more (one query); the hits of "gas" are the same.
+    with django_assert_max_num_queries(1):
+        by_date = client.get(url, {"q": "gas", "sort": "date"})
+    assert {hit.pk for hit in by_date.context["publications"]} == {
+        hit.pk for hit in client.get(url, {"q": "gas"}).context["publications"]
+    }
+    first.title = "Gas corridors"
+    first.save()
+    search.flush_pending()
+    changed = client.get(url, {"q": "gas"}).content.decode()
+    assert "<mark>Gas</mark> corridors" in changed and "pipelines" not in changed
+
+
 def test_bench_search_command_reports_latency(capsys):
     """bench_search prints median and p95 of its searches."""
     PublicationFactory(title="Copper prices in Chile", abstract="Copper mining and exports.")
