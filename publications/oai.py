@@ -533,7 +533,10 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> lis
     if not page_pks or (full and not written):
         raise OAIError("noRecordsMatch", "No records match these arguments.")
     if state.total is None:
-        state.total = len(page_pks) if not has_more else records.count()
+        # The size of the whole list, counted once per selection and content version (a harvest
+        # starts with it; at 100,000 records the count costs tens of milliseconds).
+        selection = f"oai:count:{state.from_}|{state.until}|{state.set_spec}"
+        state.total = len(page_pks) if not has_more else caching.cached(selection, records.count)
     if has_more or state.cursor:
         sent_before = state.cursor
         token = ""

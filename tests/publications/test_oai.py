@@ -405,6 +405,31 @@ def test_full_paged_harvest_returns_each_record_once(harvest, settings, verb):
     assert cursors == [0, 3, 6, 9]
 
 
+def test_list_size_counted_once_per_selection_and_content_version(
+    harvest, settings, django_assert_max_num_queries
+):
+    """The first page's completeListSize is counted once per selection and content version; a new
+    record or another set counts again at once."""
+    settings.OAI_PAGE_SIZE = 2
+    settings.PAGE_CACHE_SECONDS = 0
+    theme = ThemeFactory(slug="energy")
+    PublicationFactory.create_batch(3, themes=[theme])
+    PublicationFactory.create_batch(2)
+    assert _token(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")).get("completeListSize") == "5"
+    with django_assert_max_num_queries(3) as queries:  # the page's headers; the size is cached
+        document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")
+    assert _token(document).get("completeListSize") == "5"
+    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+    assert (
+        _token(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", set="theme:energy")).get(
+            "completeListSize"
+        )
+        == "3"
+    )
+    PublicationFactory()
+    assert _token(harvest(verb="ListIdentifiers", metadataPrefix="oai_dc")).get("completeListSize") == "6"
+
+
 def test_single_page_has_no_resumption_token(harvest, settings):
     """A list that fits in one page carries no resumptionToken."""
     settings.OAI_PAGE_SIZE = 5
