@@ -336,11 +336,11 @@ def current() -> FacetIndex:
         _current.pop(key, None)  # the old index goes before the new one is built: a lower peak
         index = build()
         _current[key] = (version, index)
-        _release_freed_memory()
+        release_freed_memory()
         return index
 
 
-def _release_freed_memory() -> None:
+def release_freed_memory() -> None:
     """Hand the memory the build freed back to the system (glibc keeps it otherwise: about 10 MB
     of a worker's RSS at 100,000 publications). Elsewhere than glibc, nothing to do."""
     try:

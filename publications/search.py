@@ -1113,6 +1113,7 @@ def matching_people_and_subjects(parsed: ParsedQuery, *, limit: int = 6):
 
 def _people_and_subjects(words: list[str], limit: int):
     from authors.models import Author
+
     author_filter, name_filter = Q(), Q()
     for word in words:
         author_filter &= Q(given_name__icontains=word) | Q(family_name__icontains=word)

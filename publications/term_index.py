@@ -29,6 +29,7 @@ which PostgreSQL answers every word in a few milliseconds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -47,8 +48,8 @@ log = logging.getLogger(__name__)
 
 CONFIG = "center_search"
 CACHE_SECONDS = 24 * 3600
-# Lexemes read per statement while building.
-BATCH = 16
+# Lexemes read per statement while building (each one's ids come as one string: a few MB at most).
+BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def build() -> TermIndex:
         )
         lexemes = [word for (word,) in cursor.fetchall()]
         bits = np.zeros((len(lexemes), width), dtype=np.uint8)
+        present = np.zeros(size, dtype=bool)  # one buffer for every lexeme: a lower peak
         # The GIN index answers each lexeme; the planner would read every vector instead.
         cursor.execute("SET LOCAL enable_seqscan = off")
         for start in range(0, len(lexemes), BATCH):
@@ -112,7 +114,7 @@ def build() -> TermIndex:
             )
             cursor.execute(f"SELECT {parts}", [_literal(word) for word in batch])
             for row, text in enumerate(cursor.fetchone(), start=start):
-                present = np.zeros(size, dtype=bool)
+                present[:] = False
                 present[facet_index.parse_ids(text)] = True
                 bits[row] = np.packbits(present)
     rows = {word: row for row, word in enumerate(lexemes)}
@@ -183,28 +185,60 @@ def _wanted() -> bool:
     return len(facet_index.current()) >= settings.SEARCH_TERM_INDEX_FROM
 
 
+# Shared in pieces of this many bytes: writing or reading the whole at once would hold two or three
+# copies of it (pickled, and the connection's buffer) in the worker for a moment.
+CHUNK_BYTES = 1 << 20
+
+
+def _share(name: str, index: TermIndex) -> None:
+    """Put ``index`` in the cache: its description, then its bitmaps a few rows at a time."""
+    rows_per_chunk = max(1, CHUNK_BYTES // max(1, index.bits.shape[1]))
+    stamp = hashlib.sha256(index.snapshot.encode()).hexdigest()[:16]
+    chunks = range(0, len(index.rows), rows_per_chunk)
+    for number, start in enumerate(chunks):
+        chunk = index.bits[start : start + rows_per_chunk].tobytes()
+        cache.set(f"{_cache_key(name)}:{stamp}:{number}", chunk, timeout=CACHE_SECONDS)
+    description = (index.snapshot, index.size, index.rows, index.built_at, rows_per_chunk, len(chunks))
+    cache.set(_cache_key(name), description, timeout=CACHE_SECONDS)
+
+
+def _shared(name: str, known: str | None) -> TermIndex | None:
+    """The index in the cache, unless it is the one of snapshot ``known``; None if it is incomplete."""
+    description = cache.get(_cache_key(name))
+    if not isinstance(description, tuple) or len(description) != 6 or description[0] == known:
+        return None
+    snapshot, size, rows, built_at, rows_per_chunk, count = description
+    stamp = hashlib.sha256(snapshot.encode()).hexdigest()[:16]
+    bits = np.zeros((len(rows), math.ceil(size / 8)), dtype=np.uint8)
+    for number in range(count):
+        chunk = cache.get(f"{_cache_key(name)}:{stamp}:{number}")
+        start = number * rows_per_chunk
+        part = bits[start : start + rows_per_chunk]
+        if not isinstance(chunk, bytes) or len(chunk) != part.nbytes:
+            return None  # evicted, or a partial write: build another
+        part[:] = np.frombuffer(chunk, dtype=np.uint8).reshape(part.shape)
+    return TermIndex(snapshot=snapshot, size=size, rows=rows, bits=bits, built_at=built_at)
+
+
 def _adopt_shared(name: str) -> TermIndex | None:
     """The index another process built, when there is one (looked at once a second at most)."""
     now = time.monotonic()
     if now - _checked.get(name, -CHECK_SECONDS) < CHECK_SECONDS:
         return None
     _checked[name] = now
-    shared = cache.get(_cache_key(name))
-    if isinstance(shared, TermIndex):
-        held = _held.get(name)
-        if held is None or shared.snapshot != held.snapshot:
-            _held[name] = shared
-        return shared
-    return None
+    held = _held.get(name)
+    shared = _shared(name, held.snapshot if held else None)
+    if shared is not None:
+        _held[name] = shared
+        facet_index.release_freed_memory()  # the pieces read from the cache
+    return shared
 
 
 def refresh() -> None:
     """Too much written since the index was read, or no index: adopt a newer one another process
     built, else build one in the background (one process at a time)."""
     name = _name()
-    held = _held.get(name)
-    shared = _adopt_shared(name)
-    if shared is not None and (held is None or shared.snapshot != held.snapshot):
+    if _adopt_shared(name) is not None:
         return
     with _lock:
         if name in _building:
@@ -219,8 +253,10 @@ def _build_in_background(name: str) -> None:
     try:
         index = build()
         _held[name] = index
-        cache.set(_cache_key(name), index, timeout=CACHE_SECONDS)
+        _share(name, index)
         log.info("term index: %d lexemes, %.1f MB", len(index.rows), index.nbytes / 2**20)
+        del index
+        facet_index.release_freed_memory()
     except Exception:
         log.exception("term index: build failed; searches go to PostgreSQL alone")
     finally:
@@ -237,7 +273,8 @@ def prepare() -> TermIndex | None:
     if _name() in _held:
         return _held[_name()]
     index = _held[_name()] = build()
-    cache.set(_cache_key(_name()), index, timeout=CACHE_SECONDS)
+    _share(_name(), index)
+    facet_index.release_freed_memory()
     return index
 
 

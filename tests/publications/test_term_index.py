@@ -7,6 +7,7 @@ the bitmaps were used, so that a fallback to PostgreSQL cannot pass for them.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -249,3 +250,17 @@ def test_searches_rank_and_count_as_without_the_index(corpus, settings):
     for query, found in with_index.items():
         alone = search.search(query)
         assert (found.total, found.facets, found.ids()) == (alone.total, alone.facets, alone.ids()), query
+
+
+def test_an_incomplete_shared_index_is_not_used(corpus, monkeypatch):
+    """A piece of the shared index evicted from the cache: this process builds its own instead."""
+    built = term_index.prepare()
+    term_index.forget()
+    stamp = hashlib.sha256(built.snapshot.encode()).hexdigest()[:16]
+    first_piece = f"{term_index._cache_key(term_index._name())}:{stamp}:0"
+    assert isinstance(cache.get(first_piece), bytes), "the bitmaps are shared in pieces"
+    cache.delete(first_piece)
+    started = []
+    monkeypatch.setattr(term_index, "refresh", lambda: started.append(1))
+    assert term_index.current() is None
+    assert started == [1]
