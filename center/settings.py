@@ -207,7 +207,7 @@ SEARCH_EXACT_RANK_LIMIT = env.int("SEARCH_EXACT_RANK_LIMIT", default=2000)
 # SEARCH_TERM_INDEX_MIN_DOCUMENTS documents, used from SEARCH_TERM_INDEX_FROM visible publications on,
 # read again in the background after a quarter of SEARCH_TERM_INDEX_CHANGES documents are written,
 # not used beyond that many.
-SEARCH_TERM_INDEX_MB = env.float("SEARCH_TERM_INDEX_MB", default=8)
+SEARCH_TERM_INDEX_MB = env.float("SEARCH_TERM_INDEX_MB", default=4)
 SEARCH_TERM_INDEX_MIN_DOCUMENTS = env.int("SEARCH_TERM_INDEX_MIN_DOCUMENTS", default=1000)
 SEARCH_TERM_INDEX_FROM = env.int("SEARCH_TERM_INDEX_FROM", default=20000)
 SEARCH_TERM_INDEX_CHANGES = env.int("SEARCH_TERM_INDEX_CHANGES", default=2000)
