@@ -37,3 +37,9 @@ def article(db):
     ReferenceFactory(publication=publication, position=1, doi="10.5555/ref.1")
     ReferenceFactory(publication=publication, position=2, text="Иванов И. И. Экономика. М., 2010.")
     return publication
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """For tests of the caches below the page cache (cards, feed items, OAI records)."""
+    settings.PAGE_CACHE_SECONDS = 0

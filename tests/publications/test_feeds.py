@@ -255,12 +255,6 @@ def test_tag_feed_with_a_cyrillic_slug(client):
 
 
 @pytest.fixture
-def page_cache_off(settings):
-    """What these tests look at is the item cache below the page cache."""
-    settings.PAGE_CACHE_SECONDS = 0
-
-
-@pytest.fixture
 def rendered(monkeypatch):
     """The publications whose items were rendered, one list per rendering."""
     calls = []

@@ -543,12 +543,6 @@ def test_full_harvest_of_the_demo_index(harvest, settings):
 
 
 @pytest.fixture
-def page_cache_off(settings):
-    """What these tests look at is the record cache below the page cache."""
-    settings.PAGE_CACHE_SECONDS = 0
-
-
-@pytest.fixture
 def rendered(monkeypatch):
     """The publications whose records were rendered, one list per rendering."""
     calls = []
