@@ -760,7 +760,8 @@ class _Marker:
     def fragment(self, text: str) -> str | None:
         """The stretch of ``text`` with the most matched words, marked; None when none matched."""
         words = _WORD.findall(text)  # the words alone first: most texts of a page are read no further
-        found = {word for word in set(words) if self.matches(word)}
+        lexemes = self.lexemes
+        found = {word for word in set(words) if lexeme(word) in lexemes}
         if not found:
             return None
         hits = [number for number, word in enumerate(words) if word in found]
