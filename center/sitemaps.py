@@ -103,7 +103,9 @@ def sitemap_section(request, section: str):
     ]
     latest = None
     for item in page.object_list:
-        location = escape_xml(f"{protocol}://{domain}{sitemap.location(item)}", quote=False)
+        location = f"{protocol}://{domain}{sitemap.location(item)}"
+        if "&" in location or "<" in location or ">" in location:
+            location = escape_xml(location, quote=False)
         lastmod = sitemap.lastmod(item)
         stamp = ""
         if lastmod is not None:

@@ -15,6 +15,7 @@ publication count and the id range of each sitemap page. Items are light
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +29,8 @@ from taggit.models import Tag
 from center.caching import CachedCountPaginator
 from publications import facet_index
 from publications.models import Publication, Region, Theme
+
+_PLAIN_SLUG = re.compile(r"[-A-Za-z0-9_.~]+")  # what ``quote`` never changes
 
 
 class Entry(NamedTuple):
@@ -171,7 +174,9 @@ class _SlugSitemap(SiteSitemap):
     def location(self, item: Entry) -> str:
         if not hasattr(self, "_pattern"):
             self._pattern = reverse(self.url_name, kwargs={"slug": "SLUG"})
-        return self._pattern.replace("SLUG", quote(item.slug, safe=""))
+        slug = item.slug
+        # Most slugs hold only characters a URL keeps as they are: no quoting to do.
+        return self._pattern.replace("SLUG", slug if _PLAIN_SLUG.fullmatch(slug) else quote(slug, safe=""))
 
 
 class PublicationSitemap(_SlugSitemap):
