@@ -44,6 +44,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q, Value
+from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
 from center import caching
@@ -860,9 +861,15 @@ class SearchResult:
     _matches: tuple | None = None
 
     @property
-    def cache_key(self) -> str:
+    def query_key(self) -> str:
+        """The words looked for, as the engine in use reads them (what the hits' highlights depend on)."""
         query = self.query.websearch() if connection.vendor == "postgresql" else self.query.fts5()
-        name = f"{connection.vendor}|{query}|{sorted(self.filters.as_dict().items())}"
+        return hashlib.sha256(f"{connection.vendor}|{query}".encode()).hexdigest()[:32]
+
+    @property
+    def cache_key(self) -> str:
+        """The words and the filters (what the counts and the order depend on)."""
+        name = f"{self.query_key}|{sorted(self.filters.as_dict().items())}"
         return hashlib.sha256(name.encode()).hexdigest()[:32]
 
     def count(self) -> int:
@@ -1014,9 +1021,7 @@ def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
     """A page of hits, each with its highlights: made once per query, publication and content
     version (they depend on the words looked for, not on the filters or the order)."""
     rows = _ranked(result)[start:stop]
-    query = result.query.websearch() if connection.vendor == "postgresql" else result.query.fts5()
-    words = hashlib.sha256(f"{connection.vendor}|{query}".encode()).hexdigest()[:32]
-    names = {f"search:hit:{words}:{pk}": pk for pk, _ in rows}
+    names = {f"search:hit:{result.query_key}:{pk}": pk for pk, _ in rows}
 
     def make(missing: list[str]) -> dict[str, Publication | bool]:
         made = _hits(result.query, [names[name] for name in missing])
@@ -1088,15 +1093,11 @@ def filter_by_query(queryset, query: str):
         return queryset
     flush_pending()
     if connection.vendor == "postgresql":
-        from django.db.models.expressions import RawSQL
-
         tsquery, params = parsed.tsquery()
         table = SearchDocument._meta.db_table
         # Constants and the model's table name; the query's words are parameters.
         matching = RawSQL(f"SELECT publication_id FROM {table} WHERE vector @@ {tsquery}", params)  # noqa: S608, S611
         return queryset.filter(pk__in=matching)
-    from django.db.models.expressions import RawSQL
-
     # The table name is a constant and the query a parameter.
     matching = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [parsed.fts5()])  # noqa: S608, S611
     return queryset.filter(pk__in=matching)
