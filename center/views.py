@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 
 from center import caching, ratelimit
 from publications import search as engine
-from publications.cards import render_card_lists
+from publications.cards import render_card_lists, render_hits
 from publications.models import Publication, Region, Theme
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,6 @@ def search(request):
     sort = request.GET.get("sort", "relevance")
     result = engine.search(parsed, filters=filters, sort=sort)
     page = Paginator(result, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    _link_facets(request, result.facets)
     authors, themes, regions = (
         engine.matching_people_and_subjects(parsed) if parsed and page.number == 1 else ([], [], [])
     )
@@ -107,7 +106,10 @@ def search(request):
         "page_obj": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "publications": page.object_list,
-        "facets": result.facets,
+        "hit_cards": render_hits(page.object_list),
+        # The facets' links are made only when the facets' fragment is rendered (once per query string).
+        "facets": LinkedFacets(request, result.facets),
+        "facets_key": _without_page(request.GET).urlencode(),
         "filters": filters.as_dict(),
         "sort": result.sort,
         "sorts": SORTS,
@@ -119,17 +121,32 @@ def search(request):
     return render(request, "search.html", context)
 
 
-def _link_facets(request, facets) -> None:
-    """Give each facet value the query string that selects it (or, when selected, removes it)."""
-    for name, values in facets.items():
-        for value in values:
-            params = request.GET.copy()
-            params.pop("page", None)
-            if value.selected:
-                params.pop(name, None)
-            else:
-                params[name] = value.key
-            value.url = params.urlencode()
+def _without_page(params):
+    params = params.copy()
+    params.pop("page", None)
+    return params
+
+
+class LinkedFacets:
+    """A search's facets, each value given the query string that selects it (or, when selected,
+    removes it) when they are first read."""
+
+    def __init__(self, request, facets: dict):
+        self.request, self.facets, self.linked = request, facets, False
+
+    def items(self):
+        if not self.linked:
+            base = _without_page(self.request.GET)
+            for name, values in self.facets.items():
+                for value in values:
+                    params = base.copy()
+                    if value.selected:
+                        params.pop(name, None)
+                    else:
+                        params[name] = value.key
+                    value.url = params.urlencode()
+            self.linked = True
+        return self.facets.items()
 
 
 @never_cache

@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from center import caching
 from publications.models import Publication, listing_prefetches
+from publications.search import HitPage
 
 CARD_TEMPLATE = "includes/publication_card.html"
 
@@ -67,3 +68,25 @@ def render_card_lists(lists: list[tuple[Iterable[Publication], int, bool]]) -> l
 
     html = caching.cached_many(list(wanted), render, timeout=caching.html_timeout())
     return [[mark_safe(html[name]) for name in names] for names in named]
+
+
+HIT_TEMPLATE = "includes/search_hit.html"
+
+
+def render_hits(page: HitPage) -> list[SafeString]:
+    """The cards of a page of search hits, in order: each rendered once per query, publication and
+    content version (its highlights depend on the words looked for, not on the filters, the order
+    or the page), so a page of hits costs one cache read. Only the missing hits are made."""
+    names = {f"search:card:{page.query_key}:{pk}": pk for pk in page.ids}
+
+    def render(missing: list[str]) -> dict[str, str]:
+        hits = page.made([names[name] for name in missing])
+        template = get_template(HIT_TEMPLATE)
+        # "": deleted meanwhile (the deletion makes a new content version, so this is not kept).
+        return {
+            name: str(template.render({"publication": hits[names[name]]})) if names[name] in hits else ""
+            for name in missing
+        }
+
+    html = caching.cached_many(list(names), render, timeout=caching.html_timeout())
+    return [mark_safe(html[name]) for name in names if html[name]]

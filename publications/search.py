@@ -890,8 +890,8 @@ class SearchResult:
             raise TypeError("search results are read a page at a time")
         start, stop = index.start or 0, min(index.stop or MAX_RESULTS, MAX_RESULTS)
         if not self.total or stop <= start:
-            return []
-        return _page(self, start, stop)
+            return HitPage(self, [])
+        return HitPage(self, _ranked(self)[start:stop])
 
 
 def matched_ids(parsed: ParsedQuery) -> np.ndarray:
@@ -1017,24 +1017,37 @@ def _ranked_in_tiers(engine, result: SearchResult) -> list[tuple[int, float]]:
 CARD_FIELDS = ("id", "slug", "kind", "published_at", "title", "subtitle")
 
 
-def _page(result: SearchResult, start: int, stop: int) -> list[Publication]:
-    """A page of hits, each with its highlights: made once per query, publication and content
-    version (they depend on the words looked for, not on the filters or the order)."""
-    rows = _ranked(result)[start:stop]
-    names = {f"search:hit:{result.query_key}:{pk}": pk for pk, _ in rows}
+class HitPage(Sequence):
+    """A page of ranked hits, known by their ids and ranks. The hits themselves, ``Publication``
+    objects with their highlights, are made only by code that reads them: the search page renders
+    each hit's card once per query, publication and content version (``cards.render_hits``)."""
 
-    def make(missing: list[str]) -> dict[str, Publication | bool]:
-        made = _hits(result.query, [names[name] for name in missing])
-        return {name: made.get(names[name], False) for name in missing}  # False: deleted meanwhile
+    def __init__(self, result: SearchResult, rows: list[tuple[int, float]]):
+        self.query, self.query_key, self.rows = result.query, result.query_key, rows
 
-    found = caching.cached_many(list(names), make)
-    hits = []
-    for (_, rank), name in zip(rows, names, strict=True):
-        if found[name] is not False:
-            hit = found[name]
-            hit.search_rank = float(rank or 0)
-            hits.append(hit)
-    return hits
+    @property
+    def ids(self) -> list[int]:
+        return [pk for pk, _ in self.rows]
+
+    def made(self, ids: list[int]) -> dict[int, Publication]:
+        """The hits of ``ids`` (of this page), each with its ``search_rank`` and highlights; one
+        deleted meanwhile is left out."""
+        ranks = dict(self.rows)
+        found = _hits(self.query, ids)
+        for pk, hit in found.items():
+            hit.search_rank = float(ranks.get(pk) or 0)
+        return found
+
+    @functools.cached_property
+    def objects(self) -> list[Publication]:
+        found = self.made(self.ids) if self.rows else {}
+        return [found[pk] for pk in self.ids if pk in found]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return self.objects[index]
 
 
 def _hits(query: ParsedQuery, ids: list[int]) -> dict[int, Publication]:

@@ -604,6 +604,38 @@ def test_search_page_facet_links_narrow(client):
     assert 'href="?q=gas" class="facet-selected"' in content
 
 
+def test_search_page_facet_links_keep_each_pages_query_string(client):
+    """The facets' block is cached per query string: each page's links keep its own words, order and
+    filters, and never the page number."""
+    asia = RegionFactory(name="Asia", slug="asia")
+    PublicationFactory(title="Gas one", regions=[asia])
+    PublicationFactory(title="Coal one", regions=[asia])
+    url = reverse("search")
+    gas = client.get(url, {"q": "gas", "page": "2"}).content.decode()
+    gas_by_date = client.get(url, {"q": "gas", "sort": "date"}).content.decode()
+    coal = client.get(url, {"q": "coal"}).content.decode()
+    assert 'href="?q=gas&amp;region=asia"' in gas
+    assert 'href="?q=gas&amp;sort=date&amp;region=asia"' in gas_by_date
+    assert 'href="?q=coal&amp;region=asia"' in coal
+    assert "page=" not in gas.split('class="search-facets"')[1].split("</aside>")[0]
+
+
+def test_search_hit_cards_are_shared_by_orders_and_filters(client, django_assert_max_num_queries):
+    """A hit's card is made once per query and content version: the same search narrowed by a
+    facet or sorted by date shows the same cards without making them again."""
+    asia = RegionFactory(name="Asia", slug="asia")
+    PublicationFactory(title="Gas one", regions=[asia])
+    PublicationFactory(title="Gas two", regions=[asia])
+    search.flush_pending()
+    url = reverse("search")
+    first = client.get(url, {"q": "gas"}).content.decode()
+    with django_assert_max_num_queries(1):  # the matches' ids for the new order; no hit is made
+        by_date = client.get(url, {"q": "gas", "sort": "date"}).content.decode()
+    hit = first[first.index('<li class="card search-hit">') :].split("</li>")[0]
+    assert "<mark>Gas</mark>" in hit
+    assert hit in by_date
+
+
 def test_search_page_sorts_by_date(client):
     """sort=date lists the newest first whatever the rank."""
     PublicationFactory(title="Tariffs", published_at=timezone.now() - dt.timedelta(days=30))
