@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
 from center.identifiers import ORCID_PATTERN, normalize_orcid, validate_orcid
+from center.links import slug_url
 
 
 class Organization(models.Model):
@@ -87,7 +87,7 @@ class Author(models.Model):
         return self.full_name
 
     def get_absolute_url(self) -> str:
-        return reverse("authors:detail", kwargs={"slug": self.slug})
+        return slug_url("authors:detail", self.slug)
 
     @property
     def full_name(self) -> str:

@@ -12,12 +12,12 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 
 from center.identifiers import DOI_PATTERN, normalize_doi, validate_doi
+from center.links import slug_url
 
 
 class Theme(models.Model):
@@ -32,7 +32,7 @@ class Theme(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("publications:theme", kwargs={"slug": self.slug})
+        return slug_url("publications:theme", self.slug)
 
 
 class Region(models.Model):
@@ -47,7 +47,7 @@ class Region(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("publications:region", kwargs={"slug": self.slug})
+        return slug_url("publications:region", self.slug)
 
 
 class License(models.TextChoices):
@@ -270,7 +270,7 @@ class Publication(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("publications:detail", kwargs={"slug": self.slug})
+        return slug_url("publications:detail", self.slug)
 
     def clean_fields(self, exclude=None) -> None:
         # Normalise before the field validators see the value.

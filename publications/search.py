@@ -281,6 +281,13 @@ def _related(ids: Sequence[int]) -> dict[int, list[tuple]]:
     ``{publication id: [(part, id, slug, name, family name), …]}``, in a fixed order
     (byline, then themes, regions and tags by name): the same data, the same vector.
     """
+    sql, params = _related_query(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _grouped_related(cursor.fetchall())
+
+
+def _related_query(ids: Sequence[int]) -> tuple[str, list]:
     from taggit.models import Tag, TaggedItem
 
     from authors.models import Author
@@ -309,12 +316,14 @@ def _related(ids: Sequence[int]) -> dict[int, list[tuple]]:
          WHERE i.content_type_id = %s AND i.object_id {in_ids}
         ORDER BY 1, 2, 3, 4, 5
     """  # noqa: S608 - table names from models, values as parameters
+    values = [list(ids)] if connection.vendor == "postgresql" else list(ids)
+    return sql, [*values, *values, *values, content_type, *values]
+
+
+def _grouped_related(rows: Iterable[tuple]) -> dict[int, list[tuple]]:
     related: dict[int, list[tuple]] = {}
-    with connection.cursor() as cursor:
-        values = [list(ids)] if connection.vendor == "postgresql" else list(ids)
-        cursor.execute(sql, [*values, *values, *values, content_type, *values])
-        for publication_id, part, _, name, pk, slug, family_name in cursor.fetchall():
-            related.setdefault(publication_id, []).append((part, pk, slug, name, family_name))
+    for publication_id, part, _, name, pk, slug, family_name in rows:
+        related.setdefault(publication_id, []).append((part, pk, slug, name, family_name))
     return related
 
 
@@ -451,10 +460,13 @@ class _PostgreSQL:
         found = self._matched_with(index, query) if index is not None else None
         return self._ids(("vector", query))[0] if found is None else found
 
-    def _matched_with(self, index: term_index.TermIndex, query: ParsedQuery) -> np.ndarray | None:
-        """``query``'s matches: each frequent word from ``index``, each other word or phrase from
-        PostgreSQL, combined as ``ParsedQuery.tsquery`` does; the documents written since
-        ``index`` was read are asked about whole. One round trip.
+    def _matched_with(
+        self, index: term_index.TermIndex, query: ParsedQuery, *, head: bool = False
+    ) -> np.ndarray | None:
+        """``query``'s matches (``head``: in the vectors' heads, ``term_index.HEAD``): each frequent
+        word from ``index``, each other word or phrase from PostgreSQL, combined as
+        ``ParsedQuery.tsquery`` does; the documents written since ``index`` was read are asked
+        about whole. One round trip.
 
         None when PostgreSQL must answer alone: no frequent word, too many documents written
         since, or a query left with only stop words to look for. In no particular order.
@@ -466,23 +478,24 @@ class _PostgreSQL:
                 found = lexeme(term.words[0])
                 if found is None:
                     return None  # a quoted stop word: PostgreSQL's rules for what is left
-                if found in index:
-                    frequent[term] = found
+                if index.key(found, head=head) in index:
+                    frequent[term] = index.key(found, head=head)
         if not frequent:
             return None  # nothing the term index would answer
         asked = [term for term in terms if term not in frequent]
         changed, params = term_index.changed_since(index)
+        column, vector = ("head", term_index.HEAD) if head else ("vector", "vector")
         matches = f"websearch_to_tsquery('{PG_CONFIG}', %s)"
         whole, whole_params = query.tsquery()
         parts = [
             "(SELECT count(*) FROM changed)",
             "(SELECT string_agg(publication_id::text, ',') FROM changed)",
-            f"(SELECT string_agg(publication_id::text, ',') FROM changed WHERE vector @@ {whole})",  # noqa: S608
+            f"(SELECT string_agg(publication_id::text, ',') FROM changed WHERE {column} @@ {whole})",  # noqa: S608
         ]
         params += whole_params
         for term in asked:
             ids = f"SELECT string_agg(publication_id::text, ',') FROM {self.table}"  # noqa: S608
-            parts.append(f"({ids} WHERE vector @@ {matches})")
+            parts.append(f"({ids} WHERE {vector} @@ {matches})")
             parts.append(f"numnode({matches})")
             params += [term.websearch(), term.websearch()]
         sql = (
@@ -533,12 +546,21 @@ class _PostgreSQL:
 
     def head_ids(self, query: ParsedQuery) -> tuple[np.ndarray, np.ndarray]:
         """Ids of the publications matching ``query`` in their title, authors or subjects (A and B):
-        all its words, then any of them."""
-        head = "ts_filter(vector, '{a,b}')"
-        if query.every_word() == query.any_word():  # one word or phrase
-            found = self._ids((head, query.every_word()))[0]
-            return found, found
-        return self._ids((head, query.every_word()), (head, query.any_word()))
+        all its words, then any of them. Frequent words in the term index's head bitmaps (a word in
+        most titles costs PostgreSQL a heap visit per match)."""
+        queries = (
+            [query.every_word()]
+            if query.every_word() == query.any_word()
+            else [query.every_word(), query.any_word()]
+        )
+        index = term_index.current()
+        found = [
+            self._matched_with(index, part, head=True) if index is not None else None for part in queries
+        ]
+        asked = [part for part, ids in zip(queries, found, strict=True) if ids is None]
+        answers = iter(self._ids(*((term_index.HEAD, part) for part in asked)) if asked else ())
+        found = [next(answers) if ids is None else ids for ids in found]
+        return (found[0], found[-1])
 
     def _ids(self, *searches: tuple[str, ParsedQuery]) -> tuple[np.ndarray, ...]:
         """The ids whose ``vector`` expression matches each query, in one round trip.
@@ -563,33 +585,48 @@ class _PostgreSQL:
             texts = cursor.fetchone()
         return tuple(facet_index.parse_ids(text) for text in texts)
 
-    def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
+    def read_hits(self, query: ParsedQuery, ids: list[int]) -> tuple[list[tuple], dict, dict]:
+        """The hits' card fields (in ``card_fields()`` order), related names (``_related``) and
+        snippet sources, in one round trip. A source is the text, and the start of the PDF's text
+        when the text holds none of the words looked for (``_Marker``'s lexemes)."""
+        table = Publication._meta.db_table
+        fields = ", ".join(f"p.{Publication._meta.get_field(name).column}" for name in card_fields())
+        cards = f"""
+            SELECT {fields}, coalesce(d.text, ''),
+                   CASE WHEN octet_length(p.pdf_text) > 0
+                         AND NOT coalesce(tsvector_to_array(ts_filter(d.vector, '{{c}}')) && %s::text[],
+                                          false)
+                        THEN left(p.pdf_text, {SNIPPET_PDF_CHARS}) END
+              FROM {table} p LEFT JOIN {self.table} d ON d.publication_id = p.id
+             WHERE p.id = ANY(%s)
+        """  # noqa: S608 - table names from models, values as parameters
+        related, related_params = _related_query(ids)
+        with connection.cursor() as cursor:
+            cursor.execute(f"{cards}; {related}", [sorted(_Marker(query).lexemes), ids, *related_params])
+            rows = cursor.fetchall()
+            cursor.cursor.nextset()
+            grouped = _grouped_related(cursor.fetchall())
+        count = len(card_fields())
+        return [row[:count] for row in rows], grouped, {row[0]: row[count:] for row in rows}
+
+    def snippets(
+        self, query: ParsedQuery, texts: dict[int, CardTexts], sources: dict
+    ) -> dict[int, Highlights]:
         """Marked in Python (``_Marker``): ``ts_headline`` parses each text again, which costs
         more than the rest of the search; the stems are the same as the index's."""
         marker = _Marker(query)
-        sql = f"""
-            SELECT d.publication_id, d.text, p.pdf_text <> ''
-              FROM {self.table} d
-              JOIN {Publication._meta.db_table} p ON p.id = d.publication_id
-             WHERE d.publication_id = ANY(%s)
-        """  # noqa: S608
-        found, unmatched = {}, []
-        for pk, text, has_pdf in self.run(sql, [list(texts)]):
-            card = texts[pk]
+        found = {}
+        for pk, card in texts.items():
+            text, pdf = sources[pk]
             snippet = marker.fragment(text)
-            if snippet is None and has_pdf:
-                unmatched.append(pk)
+            if snippet is None and pdf:  # the words are only in the PDF: a fragment of its text
+                snippet = marker.fragment(clean_text(pdf))
             found[pk] = Highlights(
                 snippet=snippet or _opening(text),
                 title=[marker.mark(part) for part in card.title],
                 people=[marker.mark(name) for name in card.people],
                 tags=[marker.mark(tag) for tag in card.tags],
             )
-        if unmatched:  # the words are only in the PDF: a fragment of its text
-            table = Publication._meta.db_table
-            sql = f"SELECT id, left(pdf_text, {SNIPPET_PDF_CHARS}) FROM {table} WHERE id = ANY(%s)"  # noqa: S608
-            for pk, pdf in self.run(sql, [unmatched]):
-                found[pk].snippet = marker.fragment(clean_text(pdf)) or found[pk].snippet
         return found
 
     def run(self, sql: str, params: list) -> list[tuple]:
@@ -642,7 +679,15 @@ class _SQLite:
         rows = self.run(sql, [expression])
         return facet_index.parse_ids(rows[0][0] if rows else None)
 
-    def snippets(self, query: ParsedQuery, texts: dict[int, CardTexts]) -> dict[int, Highlights]:
+    def read_hits(self, query: ParsedQuery, ids: list[int]) -> tuple[list[tuple], dict, dict]:
+        """The hits' card fields (in ``card_fields()`` order) and related names; FTS5 makes the
+        snippets from its own columns (``snippets``)."""
+        rows = Publication.objects.filter(pk__in=ids).order_by().values_list(*card_fields())
+        return list(rows), _related(ids), {}
+
+    def snippets(
+        self, query: ParsedQuery, texts: dict[int, CardTexts], sources: dict
+    ) -> dict[int, Highlights]:
         ids = list(texts)
         # FTS5 highlights only its own columns: the words it marks there are marked in the card's texts.
         sql = f"""
@@ -744,6 +789,7 @@ class _Marker:
     def __init__(self, query: ParsedQuery):
         self.lexemes = {lexeme(word) for word in query.words} - {None}
         self._seen: dict[str, bool] = {}
+        self._marks: dict[str, str] = {}
 
     def matches(self, word: str) -> bool:
         found = self._seen.get(word)
@@ -752,8 +798,12 @@ class _Marker:
         return found
 
     def mark(self, text: str) -> str:
-        """The whole of ``text``, every matched word between sentinels."""
-        return _WORD.sub(self._marked, text)
+        """The whole of ``text``, every matched word between sentinels (a page's hits share many
+        names: each is marked once)."""
+        found = self._marks.get(text)
+        if found is None:
+            found = self._marks[text] = _WORD.sub(self._marked, text)
+        return found
 
     def _marked(self, match: re.Match) -> str:
         return f"{_START}{match[0]}{_STOP}" if self.matches(match[0]) else match[0]
@@ -1050,27 +1100,41 @@ class HitPage(Sequence):
         return self.objects[index]
 
 
+def card_fields() -> tuple[str, ...]:
+    """``CARD_FIELDS`` in the model's order (what ``Model.from_db`` reads)."""
+    return _loaded_fields(Publication, CARD_FIELDS)
+
+
+@functools.cache
+def _loaded_fields(model, names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` in ``model``'s field order: the order ``Model.from_db`` reads a row's values in."""
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in names)
+
+
 def _hits(query: ParsedQuery, ids: list[int]) -> dict[int, Publication]:
-    """Hits by id: the card's own fields, its related names (one query), its snippets (one)."""
+    """Hits by id: the card's own fields, its related names and its snippets (one round trip on
+    PostgreSQL)."""
     from authors.models import Author
 
     engine = _engine()
-    publications = Publication.objects.filter(pk__in=ids).only(*CARD_FIELDS).in_bulk()
+    rows, related, sources = engine.read_hits(query, ids) if ids else ([], {}, {})
+    fields = card_fields()
+    publications = {row[0]: Publication.from_db(connection.alias, fields, row) for row in rows}
+    author_fields = _loaded_fields(Author, ("id", "slug", "given_name", "family_name"))
     hits = [publications[pk] for pk in ids if pk in publications]  # one may be deleted meanwhile
-    related = _related([publication.pk for publication in hits]) if hits else {}
     texts = {}
     for publication in hits:
         card = CardTexts(title=[clean_text(publication.title), clean_text(publication.subtitle)], people=[])
         for part, pk, slug, name, family_name in related.get(publication.pk, []):
             if part == AUTHOR:
-                author = Author(pk=pk, slug=slug, given_name=name, family_name=family_name)
-                author._state.adding, author._state.db = False, publication._state.db
+                values = {"id": pk, "slug": slug, "given_name": name, "family_name": family_name}
+                author = Author.from_db(connection.alias, author_fields, [values[f] for f in author_fields])
                 card.authors.append(author)
                 card.people.append(clean_text(author.full_name))
             else:
                 (card.tags if part == TAG else card.people).append(clean_text(name))
         texts[publication.pk] = card
-    found = engine.snippets(query, texts) if hits else {}
+    found = engine.snippets(query, texts, sources) if hits else {}
     for publication in hits:
         _set_highlights(publication, texts[publication.pk], found.get(publication.pk) or Highlights())
     return {publication.pk: publication for publication in hits}

@@ -15,22 +15,19 @@ publication count and the id range of each sitemap page. Items are light
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.db.models.functions import Greatest
-from django.urls import reverse
 from taggit.models import Tag
 
 from center.caching import CachedCountPaginator
+from center.links import slug_url
 from publications import facet_index
 from publications.models import Publication, Region, Theme
-
-_PLAIN_SLUG = re.compile(r"[-A-Za-z0-9_.~]+")  # what ``quote`` never changes
 
 
 class Entry(NamedTuple):
@@ -172,11 +169,7 @@ class _SlugSitemap(SiteSitemap):
     url_name = ""
 
     def location(self, item: Entry) -> str:
-        if not hasattr(self, "_pattern"):
-            self._pattern = reverse(self.url_name, kwargs={"slug": "SLUG"})
-        slug = item.slug
-        # Most slugs hold only characters a URL keeps as they are: no quoting to do.
-        return self._pattern.replace("SLUG", slug if _PLAIN_SLUG.fullmatch(slug) else quote(slug, safe=""))
+        return slug_url(self.url_name, item.slug)
 
 
 class PublicationSitemap(_SlugSitemap):

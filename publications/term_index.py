@@ -50,6 +50,10 @@ CONFIG = "center_search"
 CACHE_SECONDS = 24 * 3600
 # Lexemes read per statement while building (each one's ids come as one string: a few MB at most).
 BATCH = 4
+# The part of the vector the tiered ranking looks in first (title and subtitle, people and subjects),
+# and the prefix of its lexemes' rows: the same words there are other bitmaps.
+HEAD = "ts_filter(vector, '{a,b}')"
+HEAD_PREFIX = "\x01"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,11 @@ class TermIndex:
 
     def __contains__(self, lexeme: str) -> bool:
         return lexeme in self.rows
+
+    @staticmethod
+    def key(lexeme: str, *, head: bool = False) -> str:
+        """The row name of ``lexeme`` in the whole vector, or in its head (``HEAD``)."""
+        return HEAD_PREFIX + lexeme if head else lexeme
 
     def members(self, lexeme: str) -> np.ndarray:
         """A boolean array over ids ``0 … size - 1``: the publications whose vector holds ``lexeme``."""
@@ -97,22 +106,30 @@ def build() -> TermIndex:
         snapshot, size = cursor.fetchone()
         width = math.ceil(size / 8)
         limit = int(settings.SEARCH_TERM_INDEX_MB * 2**20) // width
+        # The most frequent lexemes of the vectors and of their heads, together: a lexeme frequent
+        # in the titles (the tiered ranking's first question) costs as much there.
+        stats = "SELECT word, ndoc, %s AS head FROM ts_stat(%s) WHERE ndoc >= %s"
         cursor.execute(
-            "SELECT word FROM ts_stat(%s) WHERE ndoc >= %s ORDER BY ndoc DESC, word LIMIT %s",
-            [f"SELECT vector FROM {table}", settings.SEARCH_TERM_INDEX_MIN_DOCUMENTS, limit],  # noqa: S608
+            f"{stats} UNION ALL {stats} ORDER BY ndoc DESC, head, word LIMIT %s",
+            [
+                *(False, f"SELECT vector FROM {table}", settings.SEARCH_TERM_INDEX_MIN_DOCUMENTS),  # noqa: S608
+                *(True, f"SELECT {HEAD} FROM {table}", settings.SEARCH_TERM_INDEX_MIN_DOCUMENTS),  # noqa: S608
+                limit,
+            ],
         )
-        lexemes = [word for (word,) in cursor.fetchall()]
+        lexemes = [TermIndex.key(word, head=head) for word, _, head in cursor.fetchall()]
         bits = np.zeros((len(lexemes), width), dtype=np.uint8)
         present = np.zeros(size, dtype=bool)  # one buffer for every lexeme: a lower peak
-        # The GIN index answers each lexeme; the planner would read every vector instead.
+        # The GIN indexes answer each lexeme; the planner would read every vector instead.
         cursor.execute("SET LOCAL enable_seqscan = off")
         for start in range(0, len(lexemes), BATCH):
             batch = lexemes[start : start + BATCH]
             parts = ", ".join(
-                f"(SELECT string_agg(publication_id::text, ',') FROM {table} WHERE vector @@ %s::tsquery)"  # noqa: S608
-                for _ in batch
+                f"(SELECT string_agg(publication_id::text, ',') FROM {table} "  # noqa: S608
+                f"WHERE {HEAD if word.startswith(HEAD_PREFIX) else 'vector'} @@ %s::tsquery)"
+                for word in batch
             )
-            cursor.execute(f"SELECT {parts}", [_literal(word) for word in batch])
+            cursor.execute(f"SELECT {parts}", [_literal(word.removeprefix(HEAD_PREFIX)) for word in batch])
             for row, text in enumerate(cursor.fetchone(), start=start):
                 present[:] = False
                 present[facet_index.parse_ids(text)] = True
@@ -122,7 +139,7 @@ def build() -> TermIndex:
 
 
 def changed_since(index: TermIndex) -> tuple[str, list]:
-    """SQL of a CTE ``changed (publication_id, vector)``: the documents written since ``index``
+    """SQL of a CTE ``changed (publication_id, vector, head)``: the documents written since ``index``
     was read (at most ``SEARCH_TERM_INDEX_CHANGES`` + 1 of them), and its parameters.
 
     In a transaction that wrote documents, its own writes are among them: the
@@ -135,7 +152,7 @@ def changed_since(index: TermIndex) -> tuple[str, list]:
             own = cursor.fetchone()[0]
     table = _table()
     sql = f"""changed AS MATERIALIZED (
-        SELECT publication_id, vector FROM {table}
+        SELECT publication_id, vector, {HEAD} AS head FROM {table}
          WHERE written_by >= least(pg_snapshot_xmin(%s::pg_snapshot),
                                    coalesce(%s::xid8, pg_snapshot_xmin(%s::pg_snapshot)))
            AND (NOT pg_visible_in_snapshot(written_by, %s::pg_snapshot) OR written_by = %s::xid8)

@@ -102,6 +102,30 @@ def test_every_query_finds_what_postgresql_finds(corpus):
     assert answered >= 50  # most queries hold a frequent word: the bitmaps answered them
 
 
+def postgresql_alone_in_heads(query: str) -> list[int]:
+    return sorted(search._engine()._ids((term_index.HEAD, search.parse_query(query)))[0].tolist())
+
+
+def test_every_query_finds_in_the_heads_what_postgresql_finds(corpus):
+    """The tiered ranking's first question, the words in titles, authors and subjects: the heads'
+    bitmaps answer it as PostgreSQL does, with an edit made since the index was read."""
+    index = term_index.build()
+    heads = {row for row in index.rows if row.startswith(term_index.HEAD_PREFIX)}
+    assert {term_index.TermIndex.key(search.lexeme(word), head=True) for word in COMMON} <= heads
+    edited = next(publication for publication in corpus if "energy" in publication.title.lower())
+    edited.title = "Tundra notes"  # its head loses every common word; its abstract keeps one
+    edited.save()
+    search.flush_pending()
+    answered = 0
+    for query in queries():
+        found = search._engine()._matched_with(index, search.parse_query(query), head=True)
+        if found is not None:
+            answered += 1
+            assert sorted(found.tolist()) == postgresql_alone_in_heads(query), query
+    assert answered >= 50
+    assert edited.pk not in search._engine()._matched_with(index, search.parse_query("energy"), head=True)
+
+
 def test_groups_are_and_of_ors(corpus):
     """``a b OR c`` is a and (b or c), in the bitmaps as in PostgreSQL and SQLite."""
     index = term_index.build()
