@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -21,9 +22,21 @@ PLAIN_SLUG = re.compile(r"[-A-Za-z0-9_]+")  # what the slug converter accepts an
 
 def slug_url(url_name: str, slug: str) -> str:
     """``reverse(url_name, kwargs={"slug": slug})``, the same string."""
-    if not PLAIN_SLUG.fullmatch(slug):
+    return slug_urls(url_name)(slug)
+
+
+def slug_urls(url_name: str) -> Callable[[str], str]:
+    """``slug_url`` for many slugs of one URL name, in one request: the configuration and the
+    script prefix are looked up once."""
+    pattern = _pattern(url_name, get_urlconf(), get_script_prefix())
+    plain = PLAIN_SLUG.fullmatch
+
+    def url(slug: str) -> str:
+        if plain(slug):
+            return pattern.replace(_PLACEHOLDER, slug)
         return reverse(url_name, kwargs={"slug": slug})
-    return _pattern(url_name, get_urlconf(), get_script_prefix()).replace(_PLACEHOLDER, slug)
+
+    return url
 
 
 @functools.lru_cache(maxsize=256)

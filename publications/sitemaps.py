@@ -25,7 +25,7 @@ from django.db.models.functions import Greatest
 from taggit.models import Tag
 
 from center.caching import CachedCountPaginator
-from center.links import slug_url
+from center.links import slug_urls
 from publications import facet_index
 from publications.models import Publication, Region, Theme
 
@@ -169,7 +169,9 @@ class _SlugSitemap(SiteSitemap):
     url_name = ""
 
     def location(self, item: Entry) -> str:
-        return slug_url(self.url_name, item.slug)
+        if not hasattr(self, "_url"):  # a sitemap is made for each request
+            self._url = slug_urls(self.url_name)
+        return self._url(item.slug)
 
 
 class PublicationSitemap(_SlugSitemap):
