@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from html import escape as escape_xml  # plain str in, str out: no lazy-string wrapper per URL
 
+from django.conf import settings
 from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpResponse
@@ -19,6 +20,7 @@ from django.urls import reverse
 from django.utils.http import http_date
 
 from authors.sitemaps import AuthorSitemap
+from center import caching
 from publications.metadata import absolute_url
 from publications.sitemaps import (
     PublicationSitemap,
@@ -87,15 +89,29 @@ def sitemap_section(request, section: str):
     """``/sitemap-<section>.xml?p=N``: one page of one section.
 
     Written out directly rather than through Django's template: a page holds up
-    to ``SITEMAP_PAGE_SIZE`` (10,000) URLs, and the template costs seconds.
+    to ``SITEMAP_PAGE_SIZE`` (2,000 by default) URLs, and the template costs
+    seconds for 10,000. Made once per content version.
     """
     if section not in SITEMAPS:
         raise Http404(f"No sitemap section {section!r}.")
     sitemap = SITEMAPS[section]()
+    paginator = sitemap.paginator
     try:
-        page = sitemap.paginator.page(request.GET.get("p", 1))
+        number = paginator.validate_number(request.GET.get("p", 1))
     except (EmptyPage, PageNotAnInteger, InvalidPage):
         raise Http404("No such sitemap page.") from None
+    # The page's XML, made once per section, page and content version.
+    name = f"sitemap:{section}:{number}:{settings.SITEMAP_PAGE_SIZE}:{settings.SITE_URL}"
+    body, latest = caching.cached(name, lambda: _urlset(sitemap, paginator.page(number)))
+    response = HttpResponse(body, content_type="application/xml; charset=utf-8")
+    response["X-Robots-Tag"] = "noindex, noodp, noarchive"
+    if latest is not None:
+        response["Last-Modified"] = http_date(latest)
+    return response
+
+
+def _urlset(sitemap, page) -> tuple[str, float | None]:
+    """A sitemap page's XML, and the timestamp of its latest ``lastmod``."""
     protocol, domain = sitemap.get_protocol(), sitemap.get_domain()
     changefreq = f"<changefreq>{sitemap.changefreq}</changefreq>" if sitemap.changefreq else ""
     parts = [
@@ -114,11 +130,7 @@ def sitemap_section(request, section: str):
             stamp = f"<lastmod>{w3c}</lastmod>"
         parts.append(f"<url><loc>{location}</loc>{stamp}{changefreq}</url>\n")
     parts.append("</urlset>\n")
-    response = HttpResponse("".join(parts), content_type="application/xml; charset=utf-8")
-    response["X-Robots-Tag"] = "noindex, noodp, noarchive"
-    if latest is not None:
-        response["Last-Modified"] = http_date(latest.timestamp())
-    return response
+    return "".join(parts), latest.timestamp() if latest is not None else None
 
 
 def robots_txt(request):

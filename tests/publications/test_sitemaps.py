@@ -252,3 +252,23 @@ def test_publication_entries_from_the_facet_index_match_the_database():
     assert [entry.w3c for entry in fast] == [
         entry.lastmod.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for entry in slow
     ]
+
+
+def test_section_page_is_made_once_per_content_version(client, settings, django_assert_num_queries):
+    """With the page cache off, a section page read again costs no query; a publication published,
+    renamed or unpublished since shows in it at once."""
+    settings.PAGE_CACHE_SECONDS = 0
+    url = reverse("sitemap-section", kwargs={"section": "publications"})
+    first = PublicationFactory(slug="first-paper")
+    assert "/first-paper/" in client.get(url).content.decode()
+    with django_assert_num_queries(0):
+        assert "/first-paper/" in client.get(url).content.decode()
+    PublicationFactory(slug="second-paper")
+    first.slug = "first-paper-renamed"
+    first.save()
+    content = client.get(url).content.decode()
+    assert "/second-paper/" in content and "/first-paper-renamed/" in content
+    assert "/first-paper/" not in content
+    first.status = Publication.Status.DRAFT
+    first.save()
+    assert "first-paper" not in client.get(url).content.decode()
