@@ -165,18 +165,27 @@ class LatestPublicationsFeed(Feed):
     def get_feed(self, obj: FeedSource, request):
         """The feed: its channel made now, its items' XML from the cache.
 
-        The list is one query (as before, but without prefetches and with only
-        the columns an item shows); only the items not cached for this content
-        version get their authors, themes, regions and tags fetched and are
+        Which publications it lists is read once per feed and content version
+        (their ids); only the items not cached for this content version are
+        read, get their authors, themes, regions and tags fetched and are
         rendered, by Django's own item loop.
         """
-        publications = list(self.latest(obj))
-        names = [f"feed-item:{self.format_name}:{publication.pk}" for publication in publications]
-        by_name = dict(zip(names, publications, strict=True))
+        read = {}  # the publications, when their ids were read in this request
+
+        def read_ids() -> list[int]:
+            read.update((publication.pk, publication) for publication in self.latest(obj))
+            return list(read)
+
+        ids = caching.cached(f"feed-ids:{settings.FEED_ITEMS}:{obj.feed_url}", read_ids)
+        names = {f"feed-item:{self.format_name}:{pk}": pk for pk in ids}
+
+        def render(missing: list[str]) -> dict:
+            wanted = [names[name] for name in missing]
+            found = read or obj.publications.only(*ITEM_FIELDS).in_bulk(wanted)
+            return self.render_items(obj, request, {name: found[names[name]] for name in missing})
+
         # No file URLs in an item (no enclosures): the values' usual lifetime.
-        cached = caching.cached_many(
-            names, lambda missing: self.render_items(obj, request, {name: by_name[name] for name in missing})
-        )
+        cached = caching.cached_many(list(names), render)
         feed = super().get_feed(obj, request)  # the channel: obj.rendering is empty
         feed.items = [
             {"xml": xml, "pubdate": pubdate, "updateddate": updateddate}
