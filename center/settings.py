@@ -202,12 +202,13 @@ SEARCH_RATE_WINDOW = env.int("SEARCH_RATE_WINDOW", default=60)
 # Searches matching more publications than this are ordered in tiers (every word in the title,
 # authors or subjects; some words there; the rest; newest first in each) instead of scored one by one.
 SEARCH_EXACT_RANK_LIMIT = env.int("SEARCH_EXACT_RANK_LIMIT", default=2000)
-# The term index (PostgreSQL, publications.term_index): bitmaps of the most frequent words in memory,
-# at most SEARCH_TERM_INDEX_MB per process (0: none), for words in at least
+# The term index (PostgreSQL, publications.term_index): bitmaps of the most frequent words in memory
+# (in the whole vectors and in their title and names part), at most SEARCH_TERM_INDEX_MB per process
+# (0: none), for words in at least
 # SEARCH_TERM_INDEX_MIN_DOCUMENTS documents, used from SEARCH_TERM_INDEX_FROM visible publications on,
 # read again in the background after a quarter of SEARCH_TERM_INDEX_CHANGES documents are written,
 # not used beyond that many.
-SEARCH_TERM_INDEX_MB = env.float("SEARCH_TERM_INDEX_MB", default=4)
+SEARCH_TERM_INDEX_MB = env.float("SEARCH_TERM_INDEX_MB", default=5)
 SEARCH_TERM_INDEX_MIN_DOCUMENTS = env.int("SEARCH_TERM_INDEX_MIN_DOCUMENTS", default=1000)
 SEARCH_TERM_INDEX_FROM = env.int("SEARCH_TERM_INDEX_FROM", default=20000)
 SEARCH_TERM_INDEX_CHANGES = env.int("SEARCH_TERM_INDEX_CHANGES", default=2000)
