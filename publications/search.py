@@ -588,21 +588,22 @@ class _PostgreSQL:
     def read_hits(self, query: ParsedQuery, ids: list[int]) -> tuple[list[tuple], dict, dict]:
         """The hits' card fields (in ``card_fields()`` order), related names (``_related``) and
         snippet sources, in one round trip. A source is the text, and the start of the PDF's text
-        when the text holds none of the words looked for (``_Marker``'s lexemes)."""
+        when the text holds none of the words looked for (``_Marker``'s lexemes) and the PDF's
+        does (most hits whose text lacks the words have them in the title or the names)."""
         table = Publication._meta.db_table
         fields = ", ".join(f"p.{Publication._meta.get_field(name).column}" for name in card_fields())
+        holds = "coalesce(tsvector_to_array(ts_filter(d.vector, '{{{part}}}')) && %s::text[], false)"
         cards = f"""
             SELECT {fields}, coalesce(d.text, ''),
-                   CASE WHEN octet_length(p.pdf_text) > 0
-                         AND NOT coalesce(tsvector_to_array(ts_filter(d.vector, '{{c}}')) && %s::text[],
-                                          false)
+                   CASE WHEN {holds.format(part="d")} AND NOT {holds.format(part="c")}
                         THEN left(p.pdf_text, {SNIPPET_PDF_CHARS}) END
               FROM {table} p LEFT JOIN {self.table} d ON d.publication_id = p.id
              WHERE p.id = ANY(%s)
         """  # noqa: S608 - table names from models, values as parameters
         related, related_params = _related_query(ids)
+        lexemes = sorted(_Marker(query).lexemes)
         with connection.cursor() as cursor:
-            cursor.execute(f"{cards}; {related}", [sorted(_Marker(query).lexemes), ids, *related_params])
+            cursor.execute(f"{cards}; {related}", [lexemes, lexemes, ids, *related_params])
             rows = cursor.fetchall()
             cursor.cursor.nextset()
             grouped = _grouped_related(cursor.fetchall())

@@ -287,6 +287,25 @@ def test_search_finds_pdf_text(django_capture_on_commit_callbacks):
     assert "<mark>Tungsten</mark>" in hit.search_snippet
 
 
+def test_snippet_comes_from_where_the_words_are(django_capture_on_commit_callbacks):
+    """The snippet shows the words where the text or the PDF holds them, and the start of the
+    text when only the title does."""
+    in_pdf = publish_pdf(
+        PublicationFactory(title="Annual report", abstract="Mining overview.", body=""),
+        build_pdf("Minerals", ["Tungsten supply chains."]),
+        django_capture_on_commit_callbacks,
+    )
+    in_title = publish_pdf(
+        PublicationFactory(title="Tungsten markets", abstract="Prices of rare metals rose.", body=""),
+        build_pdf("Minerals", ["Copper exports."]),
+        django_capture_on_commit_callbacks,
+    )
+    hits = {hit.pk: hit for hit in search.search("tungsten")[0:20]}
+    assert "<mark>Tungsten</mark> supply chains" in hits[in_pdf.pk].search_snippet
+    assert hits[in_title.pk].search_snippet == "Prices of rare metals rose."
+    assert "<mark>Tungsten</mark> markets" in hits[in_title.pk].search_title
+
+
 def test_pdf_replaced_forgets_old_text(django_capture_on_commit_callbacks):
     """Replacing the PDF replaces the text searched."""
     publication = PublicationFactory(title="Annual report", abstract="")
