@@ -224,18 +224,21 @@ def build() -> FacetIndex:
     # Newest first (published_at DESC, id DESC), whatever order the aggregate saw.
     table = table[np.lexsort((-table[:, 0], -table[:, 5]))]
     ids = table[:, 0].copy()
+    kind, language, year = (table[:, column].astype(np.int16) for column in (1, 2, 3))
+    datestamp = table[:, 4].copy()
+    del table, text  # before the links are read: a lower peak
     position_of = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
     position_of[ids] = np.arange(len(ids))
     links = _all_links(position_of)
     return FacetIndex(
         ids=ids,
         position_of=position_of,
-        kind=table[:, 1].astype(np.int16),
+        kind=kind,
         kinds=kinds,
-        language=table[:, 2].astype(np.int16),
+        language=language,
         languages=languages,
-        year=table[:, 3].astype(np.int16),
-        datestamp=table[:, 4].copy(),
+        year=year,
+        datestamp=datestamp,
         themes=links["themes"],
         regions=links["regions"],
         tags=links["tags"],
@@ -297,20 +300,22 @@ def _all_links(position_of: np.ndarray) -> dict[str, Links]:
 
 
 def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
-    positions, codes = [], []
-    for code, (_, _, _, text) in enumerate(rows):
-        publication_ids = parse_ids(text)
-        publication_ids = publication_ids[publication_ids < len(position_of)]
-        found = position_of[publication_ids]
-        found = found[found >= 0]
-        positions.append(found.astype(np.int32))
-        codes.append(np.full(len(found), code, dtype=np.int32))
+    # Every value's ids parsed at once (one array, not one per value: 20,000 authors would leave
+    # 40,000 small arrays behind in the build's peak).
+    texts = [text or "" for _, _, _, text in rows]
+    counts = np.array([text.count(",") + 1 if text else 0 for text in texts], dtype=np.int64)
+    publication_ids = parse_ids(",".join(text for text in texts if text))
+    codes = np.repeat(np.arange(len(rows), dtype=np.int32), counts)
+    inside = publication_ids < len(position_of)
+    found = position_of[publication_ids[inside]]
+    visible = found >= 0
+    positions, codes = found[visible].astype(np.int32), codes[inside][visible]
     labels = tuple(label for _, _, label, _ in rows)
     label_rank = np.empty(len(labels), dtype=np.int64)
     label_rank[sorted(range(len(labels)), key=lambda code: labels[code].casefold())] = np.arange(len(labels))
     return Links(
-        positions=np.concatenate(positions) if positions else _EMPTY,
-        codes=np.concatenate(codes) if codes else _EMPTY,
+        positions=positions,
+        codes=codes,
         pks=np.array([pk for pk, _, _, _ in rows], dtype=np.int64),
         keys=tuple(slug for _, slug, _, _ in rows),
         labels=labels,
