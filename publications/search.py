@@ -992,10 +992,12 @@ def _facets(engine, result: SearchResult) -> tuple[int, dict]:
 def search(
     query: str | ParsedQuery, *, filters: Filters | None = None, sort: str = "relevance"
 ) -> SearchResult:
-    """Search the published publications; slice the result for a page of ranked hits.
+    """Search the published publications; slice the result for a page of ranked hits (a
+    ``HitPage``: their ids and ranks at once, the hits when read).
 
-    Each hit is a ``Publication`` (with authors, themes and regions prefetched)
-    carrying ``search_rank`` and ``search_snippet`` (safe HTML with ``<mark>``).
+    Each hit is a ``Publication`` with its card's fields, carrying ``search_rank``,
+    ``search_title``, ``search_authors``, ``search_subjects`` and ``search_snippet``
+    (safe HTML with ``<mark>``).
     """
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
     filters = filters or Filters()
