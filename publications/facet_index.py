@@ -173,6 +173,7 @@ def _rows(sql: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
+ROWS_PER_CHUNK = 2000
 # The columns read per visible publication, in the order of each row of build()'s one string.
 _COLUMNS = ("row_id", "kind_code", "language_code", "year", "stamp", "order_stamp")
 
@@ -217,9 +218,14 @@ def build() -> FacetIndex:
         row = " || ',' || ".join(f"v.{name}" for name in _COLUMNS)
         sql = f"SELECT group_concat({row}) FROM ({inner}) AS v"  # noqa: S608 - names are constants
     else:
+        # In rows of a few thousand publications: libpq keeps its input buffer as large as the
+        # largest row it received, for as long as the connection lives.
         row = ", ".join(f"v.{name}" for name in _COLUMNS)
-        sql = f"SELECT string_agg(concat_ws(',', {row}), ',') FROM ({inner}) AS v"  # noqa: S608
-    text = _rows(sql, params)[0][0]
+        sql = (
+            f"SELECT string_agg(concat_ws(',', {row}), ',') FROM ({inner}) AS v "  # noqa: S608
+            f"GROUP BY v.row_id / {ROWS_PER_CHUNK}"
+        )
+    text = ",".join(chunk for (chunk,) in _rows(sql, params) if chunk)
     table = parse_ids(text).reshape(-1, len(_COLUMNS))
     # Newest first (published_at DESC, id DESC), whatever order the aggregate saw.
     table = table[np.lexsort((-table[:, 0], -table[:, 5]))]

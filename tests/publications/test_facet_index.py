@@ -9,7 +9,7 @@ import time_machine
 
 from publications import facet_index
 from publications.models import Publication
-from tests.factories import PublicationFactory
+from tests.factories import PublicationFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +67,16 @@ def test_a_new_version_builds_a_new_index_and_frees_the_old(monkeypatch):
     second = facet_index.current()
     assert second is not first and len(second) == len(first) + 1
     assert trims == [1, 1]
+
+
+def test_read_in_chunks_as_in_one(monkeypatch):
+    """PostgreSQL reads the columns in rows of ``ROWS_PER_CHUNK`` publications: the same index
+    whatever the chunk size."""
+    PublicationFactory.create_batch(7, themes=[ThemeFactory()], tags=["x"])
+    whole = facet_index.build()
+    monkeypatch.setattr(facet_index, "ROWS_PER_CHUNK", 2)
+    chunked = facet_index.build()
+    for column in ("ids", "position_of", "kind", "language", "year", "datestamp"):
+        assert getattr(chunked, column).tolist() == getattr(whole, column).tolist(), column
+    assert chunked.themes.positions.tolist() == whole.themes.positions.tolist()
+    assert len(whole.ids) == 7
