@@ -515,8 +515,10 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> lis
     size = page_size()
     selected = records.filter(pk__gt=state.after_pk).order_by("pk")
     if full:
-        # Only the ids: the records come from the cache, and those missing are fetched by id.
-        page_pks = list(selected.values_list("pk", flat=True)[: size + 1])
+        # Only the ids, read once per page of a selection and content version: the records come
+        # from the cache, and those missing are fetched by id.
+        page = f"oai:ids:{state.from_}|{state.until}|{state.set_spec}|{state.after_pk}|{size}"
+        page_pks = caching.cached(page, lambda: list(selected.values_list("pk", flat=True)[: size + 1]))
     else:
         page = list(_fields(selected, full=False)[: size + 1])
         page_pks = [publication.pk for publication in page]
