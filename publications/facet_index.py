@@ -182,9 +182,12 @@ def _microseconds(column: str) -> str:
     """SQL for ``column`` (a moment) in microseconds since the epoch (UTC)."""
     if connection.vendor == "postgresql":
         return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
-    # SQLite stores UTC as ISO 8601 text ("2026-12-01 09:38:32.123456", no fraction when 0).
+    # SQLite stores UTC as ISO 8601 text ("2026-12-01 09:38:32.123456", no fraction when 0). Its
+    # strftime() rounds to the millisecond first (":32.9996" would count as ":33"), so the whole
+    # seconds are taken from the text without its fraction.
     return (
-        f"(CAST(strftime('%%s', {column}) AS integer) * 1000000 + CAST(substr({column}, 21, 6) AS integer))"
+        f"(CAST(strftime('%%s', substr({column}, 1, 19)) AS integer) * 1000000"
+        f" + CAST(substr({column}, 21, 6) AS integer))"
     )
 
 

@@ -80,3 +80,13 @@ def test_read_in_chunks_as_in_one(monkeypatch):
         assert getattr(chunked, column).tolist() == getattr(whole, column).tolist(), column
     assert chunked.themes.positions.tolist() == whole.themes.positions.tolist()
     assert len(whole.ids) == 7
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 499999, 999499, 999500, 999963, 999999])
+def test_stamps_keep_every_microsecond(microsecond):
+    """A moment just below a whole second stays in its second (SQLite's strftime() would round it up)."""
+    moment = MOMENT.replace(microsecond=microsecond)
+    with time_machine.travel(moment, tick=False):
+        PublicationFactory(published_at=moment)
+        index = facet_index.build()
+    assert index.datestamp.tolist() == [microseconds(moment)]
