@@ -173,8 +173,9 @@ def _rows(sql: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
+# PostgreSQL: publications per row of build()'s strings (see there).
 ROWS_PER_CHUNK = 2000
-# The columns read per visible publication, in the order of each row of build()'s one string.
+# The columns read per visible publication, in the order of each row of build()'s strings.
 _COLUMNS = ("row_id", "kind_code", "language_code", "year", "stamp", "order_stamp")
 
 
@@ -194,9 +195,10 @@ def _microseconds(column: str) -> str:
 def build() -> FacetIndex:
     """Read the visible publications, then their themes, regions, tags and authors (two queries).
 
-    The publications come back as one string of numbers, parsed by numpy: 100,000
-    rows as Python tuples would cost more memory than the whole index, and a
-    worker keeps what its peak took.
+    The publications come back as strings of numbers (one on SQLite, one per
+    ``ROWS_PER_CHUNK`` publications on PostgreSQL), joined and parsed by numpy:
+    100,000 rows as Python tuples would cost more memory than the whole index,
+    and a worker keeps what its peak took.
     """
     kinds, languages = tuple(Publication.Kind.values), tuple(Language.values)
     year, latest = "CAST(substr(published_at, 1, 4) AS integer)", "max(updated_at, published_at)"

@@ -462,6 +462,11 @@ class ListState:
     cursor: int = 0
     total: int | None = None
 
+    @property
+    def selection(self) -> str:
+        """What decides which records the list holds (a part of its cache keys)."""
+        return f"{self.from_}|{self.until}|{self.set_spec}"
+
     def to_token(self) -> str:
         payload = [self.verb, self.prefix, self.from_, self.until, self.set_spec, self.after_pk, self.cursor]
         return signing.dumps([*payload, self.total], salt=TOKEN_SALT, compress=True)
@@ -517,8 +522,8 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> lis
     if full:
         # Only the ids, read once per page of a selection and content version: the records come
         # from the cache, and those missing are fetched by id.
-        page = f"oai:ids:{state.from_}|{state.until}|{state.set_spec}|{state.after_pk}|{size}"
-        page_pks = caching.cached(page, lambda: list(selected.values_list("pk", flat=True)[: size + 1]))
+        name = f"oai:ids:{state.selection}|{state.after_pk}|{size}"
+        page_pks = caching.cached(name, lambda: list(selected.values_list("pk", flat=True)[: size + 1]))
     else:
         page = list(_fields(selected, full=False)[: size + 1])
         page_pks = [publication.pk for publication in page]
@@ -537,8 +542,8 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> lis
     if state.total is None:
         # The size of the whole list, counted once per selection and content version (a harvest
         # starts with it; at 100,000 records the count costs tens of milliseconds).
-        selection = f"oai:count:{state.from_}|{state.until}|{state.set_spec}"
-        state.total = len(page_pks) if not has_more else caching.cached(selection, records.count)
+        name = f"oai:count:{state.selection}"
+        state.total = len(page_pks) if not has_more else caching.cached(name, records.count)
     if has_more or state.cursor:
         sent_before = state.cursor
         token = ""

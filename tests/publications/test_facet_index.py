@@ -1,4 +1,4 @@
-"""The facet index: the visible publications as columns, read in one string and parsed by numpy."""
+"""The facet index: the visible publications as columns, read as strings of numbers and parsed by numpy."""
 
 from __future__ import annotations
 
