@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print the N functions that took longest"
     )
+    parser.add_argument("--dump", metavar="DIR", help="also write each page type's profile there")
     parser.add_argument("--sort", default="cumulative", help="profile order: cumulative or tottime")
     parser.add_argument("--queries", action="store_true", help="print the SQL of one request of each URL")
     args = parser.parse_args(argv)
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         if profile:
             profile.disable()
             pstats.Stats(profile).sort_stats(args.sort).print_stats(args.profile)
+            if args.dump:
+                profile.dump_stats(Path(args.dump) / f"{page.replace(' ', '-')}.prof")
     return 0
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -203,7 +204,23 @@ def _read_version_and(key: str | None) -> tuple[str, Any]:
     if state is None or (state["next_due"] is not None and time_now() >= state["next_due"]):
         state = _new_state(_next_due_from_database())
         store.write(state)
-    return state["token"], entry
+    return state["token"] + _static_release(), entry
+
+
+_release: tuple[object, str] = (None, "")
+
+
+def _static_release() -> str:
+    """What the deployed static files are, as part of the version: a cached page or fragment links
+    assets by their hashed names, so one rendered under another deploy's manifest is not served."""
+    global _release
+    files = getattr(staticfiles_storage, "hashed_files", None)
+    if not files:
+        return ""
+    if _release[0] is not files:  # read once per storage (and so per manifest)
+        digest = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:8]
+        _release = (files, f".{digest}")
+    return _release[1]
 
 
 def time_now() -> float:

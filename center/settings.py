@@ -282,7 +282,7 @@ STORAGES = {
     "default": {"BACKEND": "center.storage.MediaStorage"},
     "staticfiles": {
         # Hashed, compressed names need `collectstatic`; debug and tests serve the sources.
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "center.storage.StaticStorage"
         if not (DEBUG or TESTING)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

@@ -111,6 +111,16 @@ class PublicationFilter(django_filters.FilterSet):
         model = Publication
         fields: list[str] = []
 
+    _form_class = None
+
+    def get_form_class(self):
+        """The filters' form, made once: its fields are the same for every request (each form
+        copies them), and django-filter would build the class again per request."""
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def filter_query(self, queryset, name, value):
         value = value.strip()
         return search.filter_by_query(queryset, value) if value else queryset

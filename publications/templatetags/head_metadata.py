@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django import template
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.urls import reverse
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from taggit.models import Tag
 
 from authors.models import Author
+from center import caching
 from publications.metadata import head_metadata
 from publications.models import Publication, Region, Theme
 
@@ -82,17 +85,33 @@ def feeds_for(subject) -> tuple[str, str, str] | None:
     return None
 
 
-@register.inclusion_tag("includes/feed_links.html")
-def feed_links(subject=None) -> dict:
-    """Autodiscovery ``<link rel="alternate">`` tags for the feeds of ``subject`` (and the site)."""
-    feeds = []
-    found = feeds_for(subject)
-    if found:
-        feeds.append(found)
-    if subject is not None and subject != "":
-        feeds.append(feeds_for(None))
-    return {
-        "feeds": [{"title": title, "rss": rss, "atom": atom} for title, rss, atom in feeds],
-        "SITE_NAME": settings.SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
-    }
+def _feed_subject_key(subject) -> str:
+    """What ``feeds_for`` depends on: the subject's kind of page and its slug (or the kind)."""
+    if isinstance(subject, Theme | Region | Tag | Author):
+        return f"{type(subject).__name__}:{subject.pk}:{subject.slug}"
+    if isinstance(subject, str) and subject in Publication.Kind.values:
+        return f"kind:{subject}"
+    return ""
+
+
+@register.simple_tag
+def feed_links(subject=None) -> str:
+    """Autodiscovery ``<link rel="alternate">`` tags for the feeds of ``subject`` (and the site).
+
+    Rendered once per subject and content version (a title holds the subject's name).
+    """
+    key = _feed_subject_key(subject)
+
+    def render() -> str:
+        # A subject's own feeds, then the site's; anything else (no subject, an unknown kind): the site's.
+        feeds = [feeds_for(subject), feeds_for(None)] if key else [feeds_for(None)]
+        context = {
+            "feeds": [{"title": title, "rss": rss, "atom": atom} for title, rss, atom in feeds],
+            "SITE_NAME": settings.SITE_NAME,
+            "SITE_URL": settings.SITE_URL,
+        }
+        return render_to_string("includes/feed_links.html", context)
+
+    site = f"{settings.SITE_URL}|{settings.SITE_NAME}|{get_script_prefix()}".encode()
+    name = f"feed-links:{key}:{hashlib.sha256(site).hexdigest()[:16]}"
+    return mark_safe(caching.cached(name, render, timeout=caching.html_timeout()))

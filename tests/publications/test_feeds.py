@@ -467,3 +467,43 @@ def test_scheduled_item_appears_when_due(client, fmt):
     with time_machine.travel(now + dt.timedelta(hours=2, seconds=1), tick=False):
         _, feed = _parse(client, url)
     assert [entry.title for entry in feed.entries] == ["Brief on Lithium", "Already out"]
+
+
+def test_autodiscovery_titles_follow_a_renamed_subject_and_the_site_url(client, settings, subjects):
+    """The feed links are cached per subject and content version: a renamed theme's page names it
+    at once, and another ``SITE_URL`` gets its own links."""
+    settings.PAGE_CACHE_SECONDS = 0
+    theme = subjects["theme"]
+
+    def titles() -> list[str]:
+        document = html.fromstring(client.get(theme.get_absolute_url()).content)
+        return document.xpath("//head/link[@rel='alternate']/@title")
+
+    assert f"{settings.SITE_NAME}: Latest publications: Economics (RSS)" in titles()
+    theme.name = "Economics and Trade"
+    theme.save()
+    assert f"{settings.SITE_NAME}: Latest publications: Economics and Trade (RSS)" in titles()
+    assert not any(title.endswith("publications: Economics (RSS)") for title in titles())
+
+    settings.SITE_URL = "https://research.example.org"
+    links = _alternate_links(client.get(theme.get_absolute_url()))
+    assert f"https://research.example.org{_feed_urls('rss')['theme']}" in links
+    assert all(href.startswith("https://research.example.org/") for href in links)
+
+
+def test_autodiscovery_of_kinds_keeps_each_kind_apart(client, settings):
+    """The index's feed links depend on its ``kind``: each kind gets its own, an unknown kind the site's."""
+    settings.PAGE_CACHE_SECONDS = 0
+    index = reverse("publications:index")
+    for kind in ["blog", "report", "blog"]:
+        links = _alternate_links(client.get(index, {"kind": kind}))
+        assert f"{settings.SITE_URL}{reverse('publications:kind-feed-rss', kwargs={'kind': kind})}" in links
+        other = "report" if kind == "blog" else "blog"
+        assert (
+            f"{settings.SITE_URL}{reverse('publications:kind-feed-rss', kwargs={'kind': other})}" not in links
+        )
+    links = _alternate_links(client.get(index, {"kind": "<script>"}))
+    assert set(links) == {
+        f"{settings.SITE_URL}{reverse('publications:feed-rss')}",
+        f"{settings.SITE_URL}{reverse('publications:feed-atom')}",
+    }

@@ -66,3 +66,34 @@ def test_pagination_author_page_has_next(client):
     PublicationFactory.create_batch(25, authors=[author])
     content = client.get(author.get_absolute_url()).content.decode()
     assert rel_link(content, "next") == "?page=2"
+
+
+def test_pagination_links_are_each_query_strings_own(client, three_pages_of_reports):
+    """The pagination is cached per query string and page: another sort, page or filter never gets
+    the links of the one asked before it, and a new publication (a fourth page) shows at once."""
+    asked = [
+        ({"kind": "report", "page": 2}, "?kind=report&page=1", "?kind=report&page=3"),
+        (
+            {"kind": "report", "sort": "oldest", "page": 2},
+            "?kind=report&sort=oldest&page=1",
+            "?kind=report&sort=oldest&page=3",
+        ),
+        ({"kind": "report", "page": 3}, "?kind=report&page=2", None),
+        ({"kind": "report", "page": 2}, "?kind=report&page=1", "?kind=report&page=3"),
+    ]
+    for params, previous, following in asked:
+        content = client.get(INDEX, params).content.decode()
+        assert (rel_link(content, "prev"), rel_link(content, "next")) == (previous, following), params
+    PublicationFactory.create_batch(16, kind="report")
+    content = client.get(INDEX, {"kind": "report", "page": 3}).content.decode()
+    assert rel_link(content, "next") == "?kind=report&page=4"
+
+
+def test_download_links_are_each_query_strings_own(client, three_pages_of_reports):
+    """The index's download links keep its filters, whatever was asked before (they are cached per
+    query string), and never the page number."""
+    for kind in ["report", "book", "report"]:
+        content = client.get(INDEX, {"kind": kind, "page": 1}).content.decode()
+        links = re.findall(r'href="(/publications/export\.[a-z]+[^"]*)"', content)
+        assert links, content[-3000:]
+        assert all(link.replace("&amp;", "&").endswith(f"?kind={kind}") for link in links), links
