@@ -6,8 +6,8 @@ that many publications), starts gunicorn on 127.0.0.1 with debug off, and runs
 wrk (16 connections, a few seconds) against each page type, with the page
 cache on and off. Each row reports requests per second, p50 and p99 latency,
 errors, the ratio to ``/bench/ping`` (a bare Django view answered by the same
-server in the same run: the ceiling of this stack on this machine) and the
-largest worker RSS seen. The table goes to the terminal and the whole result
+server, in turns with the page: the ceiling of this stack on this machine) and
+the largest worker RSS seen. The table goes to the terminal and the whole result
 to ``bench/results/bench-<time>.json``.
 
     python bench/run.py --sizes 5821 --dbs postgres --duration 5
@@ -392,6 +392,43 @@ def choose_paths(server: Server, options: list[list[str]]) -> tuple[list[str] | 
     return None, last
 
 
+def against_ceiling(load, base: str, paths: list[str], measure: dict) -> tuple[dict, dict]:
+    """The page and the ceiling (``/bench/ping``), measured in turns: 2 s of the page, 1 s of the
+    ceiling, until the page has had its whole duration.
+
+    The machine is shared and noisy, and a slow spell of a few seconds would otherwise fall on
+    the page or on the ceiling alone; in turns, both see it.
+    """
+    pages, pings, left = [], [], measure["duration"]
+    while left > 0:
+        pages.append(load(base, paths, **{**measure, "duration": min(2, left)}))
+        pings.append(load(base, ["/bench/ping"], **{**measure, "duration": 1}))
+        left -= 2
+    return combined(pages), combined(pings)
+
+
+def combined(runs: list[dict]) -> dict:
+    """One figure for several runs of the same load: requests over the time they took, the
+    median of their medians (weighted by requests), the worst p99, every error."""
+    requests = sum(run["requests"] for run in runs)
+    seconds = sum(run["requests"] / run["rps"] for run in runs if run["rps"])
+    medians = sorted((run["p50_ms"], run["requests"]) for run in runs if run["p50_ms"] is not None)
+    p50, counted = None, 0
+    for median, weight in medians:
+        counted += weight
+        if counted * 2 >= requests:
+            p50 = median
+            break
+    p99s = [run["p99_ms"] for run in runs if run["p99_ms"] is not None]
+    return {
+        "rps": requests / seconds if seconds else 0.0,
+        "requests": requests,
+        "p50_ms": p50,
+        "p99_ms": max(p99s) if p99s else None,
+        "errors": sum(run["errors"] for run in runs),
+    }
+
+
 def bench_server(db: str, size: int, cache: str, args, log) -> list[dict]:
     env = base_env(db, size)
     if cache in ("off", "cold"):
@@ -446,11 +483,7 @@ def bench_server(db: str, size: int, cache: str, args, log) -> list[dict]:
                 continue
             load(server.base, paths, **{**measure, "duration": 1})
             server.reset_peak()
-            result = load(server.base, paths, **measure)
-            # The machine is shared and noisy: measure the ceiling again right after each page.
-            ceiling = load(
-                server.base, ["/bench/ping"], **{**measure, "duration": max(2, args.duration // 2)}
-            )
+            result, ceiling = against_ceiling(load, server.base, paths, measure)
             rows.append(
                 {
                     "db": db,

@@ -1,0 +1,52 @@
+"""The benchmark's arithmetic (bench/run.py): a page and its ceiling measured in turns."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+spec = importlib.util.spec_from_file_location("bench_run", Path(__file__).parents[2] / "bench" / "run.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def run(rps: float, seconds: float, p50: float, p99: float, errors: int = 0) -> dict:
+    return {"rps": rps, "requests": round(rps * seconds), "p50_ms": p50, "p99_ms": p99, "errors": errors}
+
+
+def test_combined_runs_count_requests_over_their_time_and_keep_the_worst_p99():
+    """A slow second slice weighs by the time it took; p99 is the worst slice's, errors add up."""
+    figures = bench.combined(
+        [run(1000, 2, 10.0, 30.0), run(250, 2, 40.0, 90.0, errors=3), run(1000, 1, 12.0, 20.0)]
+    )
+    assert figures["requests"] == 3500
+    assert figures["rps"] == pytest.approx(3500 / 5)
+    assert figures["p50_ms"] == 10.0  # 2,000 of the 3,500 requests had a median of 10 ms
+    assert figures["p99_ms"] == 90.0
+    assert figures["errors"] == 3
+
+
+def test_page_and_ceiling_take_turns_for_the_whole_duration():
+    """5 s of a page: slices of 2, 2 and 1 s, each followed by 1 s of the ceiling."""
+    calls = []
+
+    def load(base, paths, *, duration, connections, threads):
+        calls.append((paths[0], duration))
+        return run(500 if paths[0] == "/page/" else 2000, duration, 5.0, 9.0)
+
+    page, ceiling = bench.against_ceiling(
+        load, "http://x", ["/page/"], {"duration": 5, "connections": 16, "threads": 2}
+    )
+    assert calls == [
+        ("/page/", 2),
+        ("/bench/ping", 1),
+        ("/page/", 2),
+        ("/bench/ping", 1),
+        ("/page/", 1),
+        ("/bench/ping", 1),
+    ]
+    assert page["rps"] == pytest.approx(500)
+    assert ceiling["rps"] == pytest.approx(2000)
+    assert page["rps"] / ceiling["rps"] == pytest.approx(0.25)
