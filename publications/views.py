@@ -261,6 +261,13 @@ class PublicationDetailView(PublicationVisibilityMixin, DetailView):
     def get_queryset(self):
         return super().get_queryset().defer("pdf_text")  # the PDF's text is for search, never shown
 
+    def get_object(self, queryset=None):
+        if self.request.user.is_staff:  # previews of every status: read afresh
+            return super().get_object(queryset)
+        # The public page's publication, read once per content version (the rest of the page is in
+        # fragments): a page served from them runs no query.
+        return cached_by_slug(self.get_queryset(), self.kwargs["slug"])
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         publication = self.object

@@ -153,3 +153,27 @@ def test_publication_page_queries_independent_of_list_sizes(client, kind):
     """1 and 8 authors, references, themes, regions and tags cost exactly the same number of queries."""
     few, many = (rich_publication(size, kind) for size in SIZES)
     assert count_queries(client, many.get_absolute_url()) == count_queries(client, few.get_absolute_url())
+
+
+def test_publication_page_from_its_cached_pieces_runs_no_query(
+    client, django_assert_num_queries, admin_client
+):
+    """Seen again in the same content version, the public page is made from cached pieces alone;
+    an edit, an unpublishing and a staff preview are read from the database at once."""
+    publication = rich_publication(2, Publication.Kind.REPORT)
+    url = publication.get_absolute_url()
+    client.get(url)
+    with django_assert_num_queries(0):
+        assert client.get(url).status_code == HTTPStatus.OK
+
+    publication.title = "A title changed a moment ago"
+    publication.save()
+    assert "A title changed a moment ago" in client.get(url).content.decode()
+
+    publication.status = Publication.Status.DRAFT
+    publication.save()
+    assert client.get(url).status_code == HTTPStatus.NOT_FOUND
+    assert client.get(url).status_code == HTTPStatus.NOT_FOUND
+    preview = admin_client.get(url)
+    assert preview.status_code == HTTPStatus.OK
+    assert "Preview." in preview.content.decode()
