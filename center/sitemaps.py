@@ -16,7 +16,7 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.http import http_date
 
 from authors.sitemaps import AuthorSitemap
@@ -58,7 +58,24 @@ SITEMAPS = {
 
 
 def sitemap_index(request):
-    """``/sitemap.xml``: every page of every section, with absolute URLs on ``SITE_URL``."""
+    """``/sitemap.xml``: every page of every section, with absolute URLs on ``SITE_URL``.
+
+    Its entries are worked out once per content version.
+    """
+    name = f"sitemap-index:{settings.SITEMAP_PAGE_SIZE}:{settings.SITE_URL}:{get_script_prefix()}"
+    entries, latest_overall = caching.cached(name, _index_entries)
+    headers = {"Last-Modified": http_date(latest_overall.timestamp())} if latest_overall else None
+    return TemplateResponse(
+        request,
+        "sitemap_index.xml",
+        {"sitemaps": entries},
+        content_type="application/xml",
+        headers=headers,
+    )
+
+
+def _index_entries() -> tuple[list, dt.datetime | None]:
+    """One entry per page of each section (with the section's latest ``lastmod``), and the latest."""
     entries = []
     latest_overall = None
     for section, sitemap_class in SITEMAPS.items():
@@ -75,14 +92,7 @@ def sitemap_index(request):
         entries += [
             sitemap_views.SitemapIndexItem(f"{location}?p={page}", lastmod) for page in range(2, pages + 1)
         ]
-    headers = {"Last-Modified": http_date(latest_overall.timestamp())} if latest_overall else None
-    return TemplateResponse(
-        request,
-        "sitemap_index.xml",
-        {"sitemaps": entries},
-        content_type="application/xml",
-        headers=headers,
-    )
+    return entries, latest_overall
 
 
 def sitemap_section(request, section: str):

@@ -272,3 +272,33 @@ def test_section_page_is_made_once_per_content_version(client, settings, django_
     first.status = Publication.Status.DRAFT
     first.save()
     assert "first-paper" not in client.get(url).content.decode()
+
+
+def test_index_is_made_once_per_content_version(client, settings, django_assert_num_queries):
+    """With the page cache off, the sitemap index read again costs no query; a section that grows a
+    page, a later lastmod and another SITE_URL show in it at once."""
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.SITEMAP_PAGE_SIZE = 2
+    PublicationFactory.create_batch(2)
+    url = reverse("sitemap-index")
+
+    def publication_pages() -> list[str]:
+        return [loc for loc in _section_urls(client, _xml(client, url)) if "sitemap-publications" in loc]
+
+    assert len(publication_pages()) == 1
+    with django_assert_num_queries(0):
+        client.get(url)
+    PublicationFactory()
+    assert len(publication_pages()) == 2
+    edited = Publication.objects.first()
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=1), tick=False):
+        edited.title = "Edited an hour later"
+        edited.save()
+    lastmods = _xml(client, url).xpath(
+        "//sm:sitemap[contains(sm:loc, 'sitemap-publications')]/sm:lastmod/text()", namespaces=NS
+    )
+    assert lastmods and all(dt.datetime.fromisoformat(mod) == edited.updated_at for mod in lastmods), lastmods
+    settings.SITE_URL = "https://research.example.org"
+    assert all(
+        loc.startswith("https://research.example.org/") for loc in _section_urls(client, _xml(client, url))
+    )
