@@ -50,3 +50,24 @@ def test_page_and_ceiling_take_turns_for_the_whole_duration():
     assert page["rps"] == pytest.approx(500)
     assert ceiling["rps"] == pytest.approx(2000)
     assert page["rps"] / ceiling["rps"] == pytest.approx(0.25)
+
+
+def test_warm_up_lasts_until_two_runs_agree():
+    """A page whose workers are still making their pieces is loaded until its throughput settles."""
+    figures = iter([100, 400, 900, 1000, 1010, 5])
+
+    def load(base, paths, *, duration, connections, threads):
+        assert duration == 1
+        return run(next(figures), 1, 5.0, 9.0)
+
+    assert bench.warm_up(load, "http://x", ["/page/"], {"duration": 5, "connections": 16, "threads": 2}) == 4
+    steady = iter([1000, 1000])
+    assert (
+        bench.warm_up(lambda *a, **k: run(next(steady), 1, 5.0, 9.0), "http://x", ["/p/"], {"duration": 5})
+        == 2
+    )
+    never = iter([100, 300, 900, 2700, 100, 300, 900])
+    assert (
+        bench.warm_up(lambda *a, **k: run(next(never), 1, 5.0, 9.0), "http://x", ["/p/"], {"duration": 5})
+        == 6
+    )
