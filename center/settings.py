@@ -161,6 +161,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "center",
+            # Django's default of 300 entries is less than twenty theme pages' cards and fragments:
+            # they would push each other out and be made again on every visit.
+            "OPTIONS": {"MAX_ENTRIES": env.int("LOCMEM_CACHE_MAX_ENTRIES", default=5000)},
         }
     }
 
