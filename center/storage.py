@@ -132,8 +132,8 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
     """
 
     def __init__(self, *args, **kwargs):
-        self._urls: dict[str, str] = {}  # first: the parent's __init__ may already ask for URLs
         super().__init__(*args, **kwargs)
+        self._urls: dict[str, str] = {}
 
     def url(self, name, force=False):
         if force:
