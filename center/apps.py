@@ -6,6 +6,9 @@ class CenterConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self):
-        from center import caching
+        from django.core.signals import request_finished
+
+        from center import caching, memory
 
         caching.connect_signals()
+        request_finished.connect(memory.request_finished, dispatch_uid="center.memory")

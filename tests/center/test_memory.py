@@ -1,0 +1,69 @@
+"""A worker's full garbage-collector passes skip what it has kept since its first requests."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import weakref
+
+import pytest
+
+from center import memory
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    yield
+    gc.unfreeze()
+
+
+class Node:
+    pass
+
+
+def test_settles_after_the_first_requests_then_every_ten_thousand():
+    settled = [served for served in range(1, 30_001) if memory.should_settle(served)]
+    assert settled == [1, 10, 100, 1_000, 10_000, 20_000, 30_000]
+
+
+@pytest.mark.django_db
+def test_a_served_request_counts_towards_the_next_settle(client, monkeypatch):
+    calls = []
+    monkeypatch.setattr(memory, "_served", itertools.count(memory.SETTLE_EVERY - 1))
+    monkeypatch.setattr(memory, "settle", lambda: calls.append(gc.get_count()))
+    assert client.get("/").status_code == 200
+    assert calls == []  # the 9,999th request
+    assert client.get("/").status_code == 200
+    assert len(calls) == 1  # the 10,000th
+    assert client.get("/").status_code == 200
+    assert len(calls) == 1
+
+
+def test_survivors_are_left_out_of_later_passes():
+    kept = [Node() for _ in range(5_000)]
+    memory.settle()
+    assert gc.get_freeze_count() >= len(kept)
+    walked = {id(candidate) for candidate in gc.get_objects()}
+    assert not any(id(node) in walked for node in kept)
+    newer = Node()
+    assert id(newer) in {id(candidate) for candidate in gc.get_objects()}
+
+
+def test_a_frozen_cycle_that_became_garbage_is_freed_at_the_next_settle():
+    node = Node()
+    node.itself = node
+    alive = weakref.ref(node)
+    memory.settle()
+    del node
+    gc.collect()
+    assert alive() is not None  # frozen: ordinary passes skip it
+    memory.settle()
+    assert alive() is None
+
+
+def test_frozen_objects_without_a_cycle_are_freed_at_once():
+    node = Node()
+    alive = weakref.ref(node)
+    memory.settle()
+    del node
+    assert alive() is None
