@@ -67,3 +67,18 @@ def test_frozen_objects_without_a_cycle_are_freed_at_once():
     memory.settle()
     del node
     assert alive() is None
+
+
+@pytest.mark.django_db
+def test_a_replaced_facet_index_is_freed_though_frozen():
+    """The index is rebuilt on each content change: the old one, frozen by a settle, must not wait
+    for the next settle (it holds no reference cycle)."""
+    from publications import facet_index
+    from tests.factories import PublicationFactory
+
+    PublicationFactory()
+    old = weakref.ref(facet_index.current())
+    memory.settle()
+    PublicationFactory()
+    assert len(facet_index.current()) == 2
+    assert old() is None
