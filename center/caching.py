@@ -448,9 +448,15 @@ def _short(text: str) -> str:
 
 
 def published_count() -> int:
-    """How many publications the public can see (the home page's "Total Index")."""
+    """How many publications the public can see (the home page's "Total Index"): the length of the
+    facet index when this process has built it for this version (no COUNT that grows with the
+    index), else counted once per version."""
+    from publications import facet_index
     from publications.models import Publication
 
+    index = facet_index.built()
+    if index is not None:
+        return len(index)
     return cached("count:published", lambda: Publication.objects.published().count())
 
 
@@ -481,13 +487,34 @@ class CachedCountPaginator(Paginator):
     filter values), the total and each page's ids are cached under it, so that
     neither compiling the SQL nor running it is needed once per content version;
     a page's items are then a :class:`PageOfIds`.
+
+    ``ordered_ids``, when given, is a function returning the list's ids in its
+    order from memory (or None when it cannot tell): the total and the pages are
+    then worked out from it, not by SQL, whenever they are not cached.
     """
 
-    def __init__(self, *args, max_pages: int | None = None, list_name: str | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        max_pages: int | None = None,
+        list_name: str | None = None,
+        ordered_ids: Callable[[], Sequence[int] | None] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.max_pages = max_pages if max_pages is not None else settings.MAX_INDEX_PAGES
         # Hashed: the name holds filter values (spaces, any text), and keys must stay plain.
         self.list_name = hashlib.sha256(list_name.encode()).hexdigest()[:32] if list_name else None
+        self._ordered_ids = ordered_ids
+
+    @cached_property
+    def in_memory(self) -> Sequence[int] | None:
+        return self._ordered_ids() if self._ordered_ids else None
+
+    def _count_all(self) -> int:
+        if self.in_memory is not None:
+            return len(self.in_memory)
+        return Paginator.count.real_func(self)
 
     @cached_property
     def count(self) -> int:
@@ -495,7 +522,7 @@ class CachedCountPaginator(Paginator):
         if query is None:
             return super().count
         if self.list_name:
-            return cached(f"count:list:{self.list_name}", lambda: Paginator.count.real_func(self))
+            return cached(f"count:list:{self.list_name}", self._count_all)
         sql, params = query.sql_with_params()
         now = timezone.now()
         stable = ["now" if _is_about_now(value, now) else repr(value) for value in params]
@@ -506,10 +533,17 @@ class CachedCountPaginator(Paginator):
         if self.list_name and hasattr(page.object_list, "values_list"):
             items = page.object_list
             name = f"page:list:{self.list_name}:{self.per_page}:{page.number}"
-            page.object_list = PageOfIds(
-                self.object_list, cached(name, lambda: list(items.values_list("pk", flat=True)))
-            )
+            page.object_list = PageOfIds(self.object_list, cached(name, lambda: self._page_ids(page, items)))
         return page
+
+    def _page_ids(self, page, items) -> list:
+        if self.in_memory is None:
+            return list(items.values_list("pk", flat=True))
+        bottom = (page.number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:  # as Paginator.page slices
+            top = self.count
+        return [int(pk) for pk in self.in_memory[bottom:top]]
 
     def validate_number(self, number):
         number = super().validate_number(number)

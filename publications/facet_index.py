@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,6 +28,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
 from authors.models import Author
@@ -97,7 +99,8 @@ class FacetIndex:
     kinds: tuple[str, ...]
     language: np.ndarray  # language code per position
     languages: tuple[str, ...]
-    year: np.ndarray  # publication year (UTC) per position
+    year: np.ndarray  # publication year (in the site's TIME_ZONE, as the year filters count) per position
+    published: np.ndarray  # the publication moment, in microseconds since the epoch, per position
     # When each page last changed (the later of its last edit and its publication), in
     # microseconds since the epoch (UTC), per position: the sitemaps' and OAI's lastmod.
     datestamp: np.ndarray
@@ -167,6 +170,28 @@ class FacetIndex:
         return np.sort(self.ids)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def start_of_year(year: int) -> dt.datetime:
+    """The first moment of ``year`` in the site's time zone (``TIME_ZONE``)."""
+    return dt.datetime(year, 1, 1, tzinfo=timezone.get_default_timezone())
+
+
+def local_years(moments: np.ndarray) -> np.ndarray:
+    """The year (in the site's time zone) of each moment, in microseconds since the epoch: the year
+    whose ``start_of_year`` is the last at or before it, as the year filters select in SQL."""
+    if not len(moments):
+        return np.zeros(0, dtype=np.int16)
+    first = max(1, (_EPOCH + dt.timedelta(microseconds=int(moments.min()))).year - 1)
+    last = min(9998, (_EPOCH + dt.timedelta(microseconds=int(moments.max()))).year + 1)
+    starts = np.array(
+        [(start_of_year(year) - _EPOCH) // dt.timedelta(microseconds=1) for year in range(first, last + 1)],
+        dtype=np.int64,
+    )
+    return (first - 1 + np.searchsorted(starts, moments, side="right")).astype(np.int16)
+
+
 def _rows(sql: str, params=()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -176,7 +201,7 @@ def _rows(sql: str, params=()) -> list[tuple]:
 # PostgreSQL: publications per row of build()'s strings (see there).
 ROWS_PER_CHUNK = 2000
 # The columns read per visible publication, in the order of each row of build()'s strings.
-_COLUMNS = ("row_id", "kind_code", "language_code", "year", "stamp", "order_stamp")
+_COLUMNS = ("row_id", "kind_code", "language_code", "stamp", "order_stamp")
 
 
 def _microseconds(column: str) -> str:
@@ -201,16 +226,16 @@ def build() -> FacetIndex:
     and a worker keeps what its peak took.
     """
     kinds, languages = tuple(Publication.Kind.values), tuple(Language.values)
-    year, latest = "CAST(substr(published_at, 1, 4) AS integer)", "max(updated_at, published_at)"
-    if connection.vendor == "postgresql":
-        year = "EXTRACT(YEAR FROM published_at AT TIME ZONE 'UTC')::int"
-        latest = "GREATEST(updated_at, published_at)"
+    latest = (
+        "GREATEST(updated_at, published_at)"
+        if connection.vendor == "postgresql"
+        else "max(updated_at, published_at)"
+    )
     columns = {
         "row_id": F("pk"),
         "kind_code": _code_of("kind", kinds),
         "language_code": _code_of("language", languages),
         # Constants: no user input reaches these expressions.
-        "year": RawSQL(year, [], output_field=IntegerField()),  # noqa: S611
         "stamp": RawSQL(_microseconds(latest), [], output_field=IntegerField()),  # noqa: S611
         "order_stamp": RawSQL(_microseconds("published_at"), [], output_field=IntegerField()),  # noqa: S611
     }
@@ -233,10 +258,10 @@ def build() -> FacetIndex:
     text = ",".join(chunk for (chunk,) in _rows(sql, params) if chunk)
     table = parse_ids(text).reshape(-1, len(_COLUMNS))
     # Newest first (published_at DESC, id DESC), whatever order the aggregate saw.
-    table = table[np.lexsort((-table[:, 0], -table[:, 5]))]
+    table = table[np.lexsort((-table[:, 0], -table[:, 4]))]
     ids = table[:, 0].copy()
-    kind, language, year = (table[:, column].astype(np.int16) for column in (1, 2, 3))
-    datestamp = table[:, 4].copy()
+    kind, language = (table[:, column].astype(np.int16) for column in (1, 2))
+    datestamp, published = table[:, 3].copy(), table[:, 4].copy()
     del table, text  # before the links are read: a lower peak
     position_of = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
     position_of[ids] = np.arange(len(ids))
@@ -248,7 +273,8 @@ def build() -> FacetIndex:
         kinds=kinds,
         language=language,
         languages=languages,
-        year=year,
+        year=local_years(published),
+        published=published,
         datestamp=datestamp,
         themes=links["themes"],
         regions=links["regions"],
@@ -336,6 +362,12 @@ def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
 
 _lock = threading.Lock()
 _current: dict[str, tuple[str, FacetIndex]] = {}
+
+
+def built() -> FacetIndex | None:
+    """The index of the current content version if this process has built it already, else None."""
+    held = _current.get(connection.settings_dict.get("NAME") or "")
+    return held[1] if held and held[0] == caching.content_version() else None
 
 
 def current() -> FacetIndex:

@@ -32,7 +32,7 @@ from center import caching, ratelimit
 from center.caching import CachedCountPaginator
 from publications import facet_index, reactions
 from publications.body import render_body
-from publications.filters import PublicationFilter, facet_counts, facets_for_display
+from publications.filters import PublicationFilter, facet_counts, facets_for_display, in_index_order
 from publications.models import Publication, Reaction, Region, Theme, detail_prefetches
 
 VISITOR_COOKIE = "visitor"
@@ -80,8 +80,14 @@ class GracefulPaginationMixin:
         cached under it (``CachedCountPaginator``)."""
         return None
 
+    def ordered_ids(self):
+        """The list's ids in its order, when they can be had from memory (``CachedCountPaginator``)."""
+        return None
+
     def get_paginator(self, queryset, per_page, **kwargs):
-        return super().get_paginator(queryset, per_page, list_name=self.list_name(), **kwargs)
+        return super().get_paginator(
+            queryset, per_page, list_name=self.list_name(), ordered_ids=self.ordered_ids, **kwargs
+        )
 
     def paginate_queryset(self, queryset, page_size):
         paginator = self.get_paginator(queryset, page_size)
@@ -141,6 +147,9 @@ class PublicationListView(GracefulPaginationMixin, ListView):
 
     def list_name(self) -> str:
         return f"{self.request.path}|{self.filters_key()}"
+
+    def ordered_ids(self):
+        return in_index_order(self.filterset, subject=self.subject, lookup=self.subject_lookup)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
