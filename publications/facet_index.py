@@ -178,6 +178,11 @@ def start_of_year(year: int) -> dt.datetime:
     return dt.datetime(year, 1, 1, tzinfo=timezone.get_default_timezone())
 
 
+def microseconds(moment: dt.datetime) -> int:
+    """``moment`` (aware) in microseconds since the epoch, as the index holds moments."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
 def local_years(moments: np.ndarray) -> np.ndarray:
     """The year (in the site's time zone) of each moment, in microseconds since the epoch: the year
     whose ``start_of_year`` is the last at or before it, as the year filters select in SQL."""
@@ -186,7 +191,7 @@ def local_years(moments: np.ndarray) -> np.ndarray:
     first = max(1, (_EPOCH + dt.timedelta(microseconds=int(moments.min()))).year - 1)
     last = min(9998, (_EPOCH + dt.timedelta(microseconds=int(moments.max()))).year + 1)
     starts = np.array(
-        [(start_of_year(year) - _EPOCH) // dt.timedelta(microseconds=1) for year in range(first, last + 1)],
+        [microseconds(start_of_year(year)) for year in range(first, last + 1)],
         dtype=np.int64,
     )
     return (first - 1 + np.searchsorted(starts, moments, side="right")).astype(np.int16)

@@ -10,11 +10,13 @@ import pytest
 import time_machine
 from django.core import signing
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
 
-from publications import oai
+from publications import facet_index, oai
 from publications.models import Publication
 from tests.factories import AuthorFactory, PublicationFactory, ReferenceFactory, RegionFactory, ThemeFactory
 
@@ -808,3 +810,53 @@ def test_list_records_shows_a_new_record_at_once(client, watched):
     assert "A newcomer" not in _oai_text(client, "ListRecords", watched)
     PublicationFactory(title="A newcomer")
     assert "A newcomer" in _oai_text(client, "ListRecords", watched)
+
+
+def test_list_size_from_the_facet_index_is_the_sql_count(harvest, settings):
+    """With the value cache off and the facet index built, completeListSize comes from the index
+    (no COUNT), for every kind of selection, and equals what SQL counts."""
+    settings.OAI_PAGE_SIZE = 1
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.VALUE_CACHE_SECONDS = 0
+    energy, water = ThemeFactory(slug="energy"), ThemeFactory(slug="water")
+    region = RegionFactory(slug="arctic")
+    for day, themes, kind in [
+        (1, [energy], Publication.Kind.REPORT),
+        (3, [energy, water], Publication.Kind.ARTICLE),
+        (5, [], Publication.Kind.REPORT),
+        (9, [water], Publication.Kind.BLOG_POST),
+    ]:
+        with time_machine.travel(_at(f"2024-03-0{day}T10:00:00"), tick=False):
+            PublicationFactory(
+                published_at=_at(f"2024-03-0{day}T10:00:00"),
+                themes=themes,
+                kind=kind,
+                regions=[region] * (day > 4),
+            )
+    PublicationFactory(status=Publication.Status.DRAFT, themes=[energy])
+    facet_index.current()
+    selections = [
+        {},
+        {"from": "2024-03-03"},
+        {"until": "2024-03-05"},
+        {"from": "2024-03-03T10:00:00Z", "until": "2024-03-05T10:00:00Z"},
+        {"set": "theme"},
+        {"set": "theme:energy"},
+        {"set": "region"},
+        {"set": "kind:report"},
+        {"set": "kind", "from": "2024-03-02"},
+    ]
+    for selection in selections:
+        state = oai.ListState(
+            verb="ListIdentifiers",
+            prefix="oai_dc",
+            from_=selection.get("from", ""),
+            until=selection.get("until", ""),
+            set_spec=selection.get("set", ""),
+        )
+        expected = oai._selection(state).count()
+        assert expected >= 2, selection
+        with CaptureQueriesContext(connection) as queries:
+            document = harvest(verb="ListIdentifiers", metadataPrefix="oai_dc", **selection)
+        assert _token(document).get("completeListSize") == str(expected), selection
+        assert not [query for query in queries if "COUNT(" in query["sql"]], selection
