@@ -11,4 +11,5 @@ class CenterConfig(AppConfig):
         from center import caching, memory
 
         caching.connect_signals()
+        memory.limit_malloc_arenas()
         request_finished.connect(memory.request_finished, dispatch_uid="center.memory")

@@ -9,10 +9,19 @@ generation (``gc.freeze()``), which later passes skip: they walk only what is ne
 
 Frozen objects are still freed as soon as nothing refers to them. Only a reference cycle that was
 frozen and has since become garbage waits, until the next settle, which unfreezes everything first.
+
+glibc's malloc also gives each thread that allocates its own arena, and each arena keeps its own
+freed memory: with gunicorn's two threads a worker's RSS rose to 150 MB at 100,000 publications,
+against 141 MB with one arena. ``limit_malloc_arenas()`` (at start-up, before any request thread
+exists) keeps one per process, unless ``MALLOC_ARENA_MAX`` is set in the environment.
 """
 
+import ctypes
+import ctypes.util
+import functools
 import gc
 import itertools
+import os
 
 SETTLE_AFTER = frozenset({1, 10, 100, 1_000})
 SETTLE_EVERY = 10_000
@@ -34,3 +43,34 @@ def should_settle(served: int) -> bool:
 def request_finished(**kwargs):
     if should_settle(next(_served)):
         settle()
+
+
+# glibc's mallopt() parameter for the most arenas malloc may create.
+M_ARENA_MAX = -8
+
+
+@functools.cache
+def glibc():
+    """The C library, when it is glibc (its malloc_trim and mallopt), else None."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim, libc.mallopt  # noqa: B018 - glibc has both; musl and others do not
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def limit_malloc_arenas(environ=os.environ) -> bool:
+    """One malloc arena for the whole process, unless ``MALLOC_ARENA_MAX`` says otherwise (glibc
+    reads that itself). True when the limit was set here."""
+    libc = glibc()
+    if libc is None or "MALLOC_ARENA_MAX" in environ:
+        return False
+    return bool(libc.mallopt(M_ARENA_MAX, 1))
+
+
+def release_freed_memory() -> None:
+    """Hand the memory freed since to the system (glibc keeps it otherwise). Elsewhere, nothing to do."""
+    libc = glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

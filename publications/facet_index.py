@@ -16,8 +16,6 @@ they take a few megabytes and a fraction of a second to build.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
 from authors.models import Author
-from center import caching
+from center import caching, memory
 from publications.models import Authorship, Language, Publication, Region, Theme
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -395,10 +393,5 @@ def current() -> FacetIndex:
 
 def release_freed_memory() -> None:
     """Hand the memory the build freed back to the system (glibc keeps it otherwise: about 10 MB
-    of a worker's RSS at 100,000 publications). Elsewhere than glibc, nothing to do."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
+    of a worker's RSS at 100,000 publications)."""
+    memory.release_freed_memory()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +86,39 @@ def test_a_replaced_facet_index_is_freed_though_frozen():
     PublicationFactory()
     assert len(facet_index.current()) == 2
     assert old() is None
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# After Django has started, four threads allocate blocks large enough for malloc (not Python's own
+# allocator); glibc's malloc_stats() then lists one "Arena N:" per arena on stderr.
+ARENAS = """
+import ctypes, threading, django
+django.setup()
+def allocate():
+    kept = [bytes(2000) for _ in range(2000)]
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+ctypes.CDLL("libc.so.6").malloc_stats()
+"""
+
+
+def arenas(**env: str) -> int:
+    environment = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
+    environment.update({"DJANGO_SETTINGS_MODULE": "center.settings", "DJANGO_DEBUG": "1", **env})
+    result = subprocess.run(
+        [sys.executable, "-c", ARENAS], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+
+
+@pytest.mark.skipif(memory.glibc() is None, reason="malloc arenas are glibc's")
+def test_one_malloc_arena_per_process_unless_the_environment_says():
+    assert arenas() == 1
+    assert arenas(MALLOC_ARENA_MAX="4") > 1
+
+
+def test_arena_limit_left_to_the_environment_when_set():
+    assert memory.limit_malloc_arenas({"MALLOC_ARENA_MAX": "2"}) is False
