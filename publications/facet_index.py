@@ -98,7 +98,6 @@ class FacetIndex:
     language: np.ndarray  # language code per position
     languages: tuple[str, ...]
     year: np.ndarray  # publication year (in the site's TIME_ZONE, as the year filters count) per position
-    published: np.ndarray  # the publication moment, in microseconds since the epoch, per position
     # When each page last changed (the later of its last edit and its publication), in
     # microseconds since the epoch (UTC), per position: the sitemaps' and OAI's lastmod.
     datestamp: np.ndarray
@@ -264,7 +263,7 @@ def build() -> FacetIndex:
     table = table[np.lexsort((-table[:, 0], -table[:, 4]))]
     ids = table[:, 0].copy()
     kind, language = (table[:, column].astype(np.int16) for column in (1, 2))
-    datestamp, published = table[:, 3].copy(), table[:, 4].copy()
+    year, datestamp = local_years(table[:, 4]), table[:, 3].copy()
     del table, text  # before the links are read: a lower peak
     position_of = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
     position_of[ids] = np.arange(len(ids))
@@ -276,8 +275,7 @@ def build() -> FacetIndex:
         kinds=kinds,
         language=language,
         languages=languages,
-        year=local_years(published),
-        published=published,
+        year=year,
         datestamp=datestamp,
         themes=links["themes"],
         regions=links["regions"],
@@ -375,15 +373,14 @@ def built() -> FacetIndex | None:
 
 def current() -> FacetIndex:
     """The index of the current content version (built on first use in this process)."""
-    version = caching.content_version()
-    key = connection.settings_dict.get("NAME") or ""
-    held = _current.get(key)
-    if held and held[0] == version:
-        return held[1]
+    index = built()
+    if index is not None:
+        return index
     with _lock:
-        held = _current.get(key)
-        if held and held[0] == version:
-            return held[1]
+        index = built()
+        if index is not None:
+            return index
+        version, key = caching.content_version(), connection.settings_dict.get("NAME") or ""
         _current.pop(key, None)  # the old index goes before the new one is built: a lower peak
         index = build()
         _current[key] = (version, index)
