@@ -390,5 +390,7 @@ def current() -> FacetIndex:
 
 def release_freed_memory() -> None:
     """Hand the memory the build freed back to the system (glibc keeps it otherwise: about 10 MB
-    of a worker's RSS at 100,000 publications)."""
+    of a worker's RSS at 100,000 publications), and have the garbage collector walk everything once
+    the request ends: the index replaced may have been frozen (``center.memory``)."""
     memory.release_freed_memory()
+    memory.settle_after_this_request()
