@@ -9,6 +9,7 @@ never a server error.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
 import django_filters
@@ -76,6 +77,20 @@ class SlugFilter(django_filters.CharFilter):
         return qs.filter(**{f"{self.field_name}__slug": value})
 
 
+class FilterForm(forms.Form):
+    """The filters' form, with shallow copies of its fields.
+
+    A Django form deep-copies its fields (and their widgets and choices) so that one form may change
+    its own; this one changes none, and the copy was a tenth of a list page's time.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.base_fields = {}  # what the base class deep-copies: nothing
+        super().__init__(*args, **kwargs)
+        del self.base_fields
+        self.fields = {name: copy.copy(field) for name, field in self.base_fields.items()}
+
+
 class PublicationFilter(django_filters.FilterSet):
     SORTS = {"newest": ("-published_at", "-pk"), "oldest": ("published_at", "pk"), "title": ("title", "pk")}
 
@@ -105,8 +120,23 @@ class PublicationFilter(django_filters.FilterSet):
     class Meta:
         model = Publication
         fields: list[str] = []
+        form = FilterForm
 
     _form_class = None
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        """As django-filter's, but each request's filters are shallow copies of the class's.
+
+        django-filter deep-copies every filter per request, and with them their form fields and
+        widgets: about a fifth of a list page's time when its pieces come from the cache. These
+        filters keep nothing of a request but their filterset and model (set below), and their
+        labels are given, so a shallow copy bound to this filterset is as good.
+        """
+        self.base_filters = {}  # what the base class deep-copies: nothing
+        super().__init__(data, queryset, **kwargs)
+        del self.base_filters
+        model = self.queryset.model
+        self.filters = {name: _bound_copy(each, self, model) for name, each in self.base_filters.items()}
 
     def get_form_class(self):
         """The filters' form, made once: its fields are the same for every request (each form
@@ -151,6 +181,14 @@ class PublicationFilter(django_filters.FilterSet):
         self.form.is_valid()
         data = self.form.cleaned_data
         return {name: value for name, value in data.items() if value not in (None, "", []) and name != "sort"}
+
+
+def _bound_copy(filter_, filterset, model):
+    bound = copy.copy(filter_)
+    if filter_.method is not None:
+        bound.method = filter_.method  # a FilterMethod of its own, which finds this filterset's method
+    bound.model, bound.parent = model, filterset
+    return bound
 
 
 def facet_counts(filterset, *, subject=None, lookup: str = "") -> dict[str, list[dict]]:
