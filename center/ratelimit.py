@@ -11,7 +11,9 @@ import ipaddress
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 
 
 def client_ip(request) -> str:
@@ -49,6 +51,9 @@ def hit(scope: str, key: str, *, limit: int, window: int) -> bool:
     bucket = int(time.time() // window)
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     cache_key = f"ratelimit:{scope}:{digest}:{bucket}"
+    backend = cache if isinstance(cache, BaseCache) else caches[DEFAULT_CACHE_ALIAS]  # not the proxy
+    if isinstance(backend, RedisCache):
+        return _redis_count(backend, cache_key, window) <= limit
     cache.add(cache_key, 0, timeout=window + 1)
     try:
         count = cache.incr(cache_key)
@@ -56,3 +61,15 @@ def hit(scope: str, key: str, *, limit: int, window: int) -> bool:
         cache.set(cache_key, 1, timeout=window + 1)
         count = 1
     return count <= limit
+
+
+def _redis_count(backend: RedisCache, cache_key: str, window: int) -> int:
+    """The hit counted in one round trip: the window's counter made if missing (with its expiry),
+    then incremented. Django's ``add()`` and ``incr()`` take three (SET NX, EXISTS, INCRBY), on
+    every search."""
+    key = backend.make_and_validate_key(cache_key)
+    client = backend._cache.get_client(key, write=True)
+    pipeline = client.pipeline(transaction=False)
+    pipeline.set(key, 0, ex=window + 1, nx=True)
+    pipeline.incr(key)
+    return pipeline.execute()[-1]

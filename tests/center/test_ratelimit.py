@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory
@@ -64,3 +65,47 @@ def test_limits_shared_between_servers(monkeypatch):
         assert not ratelimit.hit("shared", "203.0.113.9", limit=3, window=3600)
     finally:
         server_a.clear()
+
+
+@pytest.mark.postgresql
+def test_a_hit_on_redis_is_one_round_trip_and_expires(monkeypatch):
+    """On Redis a hit is SET NX with the window's expiry and INCRBY, sent together: no EXISTS."""
+    server = RedisCache(settings.CACHES["default"]["LOCATION"], {"KEY_PREFIX": "ratelimit-round-trip"})
+    server.clear()
+    monkeypatch.setattr(ratelimit, "cache", server)
+    client = server._cache.get_client(write=True)
+    sent = []
+    monkeypatch.setattr(
+        redis.client.Redis, "execute_command", _recording(redis.client.Redis.execute_command, sent)
+    )
+    monkeypatch.setattr(
+        redis.client.Pipeline, "execute", _recording_pipeline(redis.client.Pipeline.execute, sent)
+    )
+    try:
+        assert [ratelimit.hit("trip", "198.51.100.7", limit=2, window=60) for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
+        assert sent == [("SET", "INCRBY")] * 3  # one round trip per hit
+        (key,) = client.keys("*ratelimit:trip:*")
+        assert int(client.get(key)) == 3
+        assert 0 < client.ttl(key) <= 61
+    finally:
+        server.clear()
+
+
+def _recording(method, sent: list):
+    def execute_command(self, *args, **options):
+        sent.append((args[0],))
+        return method(self, *args, **options)
+
+    return execute_command
+
+
+def _recording_pipeline(method, sent: list):
+    def execute(self, *args, **kwargs):
+        sent.append(tuple(command[0][0] for command in self.command_stack))
+        return method(self, *args, **kwargs)
+
+    return execute
