@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     gets += ["/feeds/rss/", "/feeds/atom/"]
     stamp = manage(env, "shell", "-c", STAMP_SCRIPT, capture=True).split()[-1]
 
-    with Server(env, workers=args.workers, threads=args.threads) as server:
+    with Server(env, workers=args.workers, threads=args.threads, connections=args.connections) as server:
         statuses = {path: fetch(server.base, path)[0] for path in gets}
         gets = [path for path, status in statuses.items() if status == 200]
         if not gets:

@@ -146,17 +146,40 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def worker_connections(connections: int, workers: int, threads: int) -> int:
+    """How many connections one gthread worker may hold: its share of the load's, and one more
+    than its threads.
+
+    gunicorn's gthread worker accepts every connection it can (1,000 by default), whatever its
+    threads are doing, and a kept-alive connection stays with the worker that accepted it. When
+    the load's connections open together, one worker sometimes took all 16 of them: the run then
+    went at one core's pace (half the requests, twice the median latency) while the others idled.
+    Capped at its share, a worker leaves the rest to the others.
+    """
+    return max(-(-connections // workers), threads + 1)
+
+
 class Server:
     """gunicorn on a loopback port, with a sampler of its workers' RSS."""
 
-    def __init__(self, env: dict, *, workers: int, threads: int):
+    def __init__(
+        self,
+        env: dict,
+        *,
+        workers: int,
+        threads: int,
+        connections: int | None = None,
+        app: str = "center.wsgi:application",
+        ready: str = "/bench/ping",
+    ):
         self.port = free_port()
         self.env = env
+        self.ready = ready
         command = [
             PYTHON,
             "-m",
             "gunicorn",
-            "center.wsgi:application",
+            app,
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
@@ -170,6 +193,8 @@ class Server:
         ]
         if threads > 1:
             command += ["--worker-class", "gthread", "--threads", str(threads)]
+            if connections:
+                command += ["--worker-connections", str(worker_connections(connections, workers, threads))]
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.max_rss_kb = 0
@@ -187,14 +212,14 @@ class Server:
                 self.log.seek(0)
                 raise RuntimeError(f"gunicorn exited:\n{self.log.read().decode(errors='replace')}")
             try:
-                status, _ = fetch(self.base, "/bench/ping")
+                status, _ = fetch(self.base, self.ready)
                 if status == 200:
                     break
             except OSError:
                 pass
             time.sleep(0.2)
         else:
-            raise RuntimeError("gunicorn did not answer /bench/ping within 60 s")
+            raise RuntimeError(f"gunicorn did not answer {self.ready} within 60 s")
         self._sampler.start()
         return self
 
@@ -457,7 +482,7 @@ def bench_server(db: str, size: int, cache: str, args, log) -> list[dict]:
     targets = discover(env)["targets"]
     load = run_wrk if shutil.which("wrk") and not args.python_load else run_python_load
     rows = []
-    with Server(env, workers=args.workers, threads=args.threads) as server:
+    with Server(env, workers=args.workers, threads=args.threads, connections=args.connections) as server:
         measure = {"duration": args.duration, "connections": args.connections, "threads": 2}
         load(server.base, ["/bench/ping"], **{**measure, "duration": 1})  # warm up
         server.reset_peak()
@@ -598,8 +623,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
 
     load_name = "wrk" if shutil.which("wrk") and not args.python_load else "python (wrk not found)"
+    held = (
+        f", at most {worker_connections(args.connections, args.workers, args.threads)} connections each"
+        if args.threads > 1
+        else ""
+    )
     log(
-        f"gunicorn: {args.workers} workers x {args.threads} threads on 127.0.0.1; load: {load_name}, "
+        f"gunicorn: {args.workers} workers x {args.threads} threads{held} on 127.0.0.1; load: {load_name}, "
         f"{args.connections} connections, {args.duration} s per page; {os.cpu_count()} CPUs"
     )
     env = base_env(dbs[0], sizes[0])
@@ -633,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "workers": args.workers,
                 "threads": args.threads,
+                "worker_connections": worker_connections(args.connections, args.workers, args.threads),
                 "connections": args.connections,
                 "duration": args.duration,
                 "load": load_name,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-spec = importlib.util.spec_from_file_location("bench_run", Path(__file__).parents[2] / "bench" / "run.py")
+ROOT = Path(__file__).parents[2]
+spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
@@ -71,3 +77,37 @@ def test_warm_up_lasts_until_two_runs_agree():
         bench.warm_up(lambda *a, **k: run(next(never), 1, 5.0, 9.0), "http://x", ["/p/"], {"duration": 5})
         == 6
     )
+
+
+def test_a_worker_holds_its_share_of_the_connections_and_more_than_its_threads():
+    assert bench.worker_connections(16, 3, 2) == 6
+    assert bench.worker_connections(32, 4, 2) == 8
+    assert bench.worker_connections(2, 3, 2) == 3
+
+
+def test_connections_opened_together_are_spread_over_the_workers():
+    """16 kept-alive connections opened at once: none of the 3 workers holds more than its share
+    (without the cap, one worker sometimes took all 16)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(3):
+        with bench.Server(
+            env, workers=3, threads=2, connections=16, app="tests.center.pid_app:application", ready="/"
+        ) as server:
+            connections = [
+                http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(16)
+            ]
+            for connection in connections:
+                connection.connect()
+            time.sleep(0.5)  # every worker has had its chance to accept
+            with ThreadPoolExecutor(16) as pool:
+                pids = list(pool.map(_pid_over, connections))
+            for connection in connections:
+                connection.close()
+        held = Counter(pids)
+        assert len(pids) == 16
+        assert max(held.values()) <= 6, held
+
+
+def _pid_over(connection: http.client.HTTPConnection) -> str:
+    connection.request("GET", "/")
+    return connection.getresponse().read().decode()
