@@ -11,9 +11,9 @@ Frozen objects are still freed as soon as nothing refers to them. Only a referen
 frozen and has since become garbage waits, until the next settle, which unfreezes everything first.
 Such garbage comes from replacing what was kept, which happens when the content changes: the facet
 and term indexes call ``settle_after_this_request()`` when they replace theirs, and the request
-pays the pass on top of a rebuild that already costs more. There is no settle by request count after the 1,000th: one every
-10,000 requests put p99 latencies of 50 to 160 ms into benchmark runs whose p99 is otherwise 15 to
-25 ms.
+pays the pass on top of a rebuild that already costs more. There is no settle by request count
+after the 1,000th: one every 10,000 requests put p99 latencies of 50 to 160 ms into benchmark runs
+whose p99 is otherwise 15 to 25 ms.
 
 glibc's malloc also gives each thread that allocates its own arena, and each arena keeps its own
 freed memory: with gunicorn's two threads a worker's RSS rose to 150 MB at 100,000 publications,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, reverse
 from django.utils.http import http_date
@@ -60,18 +61,20 @@ SITEMAPS = {
 def sitemap_index(request):
     """``/sitemap.xml``: every page of every section, with absolute URLs on ``SITE_URL``.
 
-    Its entries are worked out once per content version.
+    Its XML is made once per content version: it has an entry per page of each section, so
+    rendering it on each request would cost more as the index grows.
     """
-    name = f"sitemap-index:{settings.SITEMAP_PAGE_SIZE}:{settings.SITE_URL}:{get_script_prefix()}"
-    entries, latest_overall = caching.cached(name, _index_entries)
-    headers = {"Last-Modified": http_date(latest_overall.timestamp())} if latest_overall else None
-    return TemplateResponse(
-        request,
-        "sitemap_index.xml",
-        {"sitemaps": entries},
-        content_type="application/xml",
-        headers=headers,
-    )
+    name = f"sitemap-index-xml:{settings.SITEMAP_PAGE_SIZE}:{settings.SITE_URL}:{get_script_prefix()}"
+    body, latest_overall = caching.cached(name, _index_xml)
+    response = HttpResponse(body, content_type="application/xml")
+    if latest_overall:
+        response["Last-Modified"] = http_date(latest_overall.timestamp())
+    return response
+
+
+def _index_xml() -> tuple[str, dt.datetime | None]:
+    entries, latest_overall = _index_entries()
+    return render_to_string("sitemap_index.xml", {"sitemaps": entries}), latest_overall
 
 
 def _index_entries() -> tuple[list, dt.datetime | None]:

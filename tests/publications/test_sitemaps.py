@@ -126,6 +126,23 @@ def test_large_sections_are_paginated(client, settings):
         assert f"{settings.SITE_URL}{publication.get_absolute_url()}" in locations
 
 
+def test_index_xml_is_made_once_per_content_version(client, settings):
+    """The index's XML grows with the index (an entry per page of each section): it is rendered
+    once, and again when the content changes."""
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.SITEMAP_PAGE_SIZE = 2
+    PublicationFactory.create_batch(3)
+    first = client.get(reverse("sitemap-index"))
+    assert "sitemap_index.xml" in [template.name for template in first.templates]
+    again = client.get(reverse("sitemap-index"))
+    assert again.templates == []
+    assert again.content == first.content and again["Last-Modified"] == first["Last-Modified"]
+    PublicationFactory.create_batch(2)
+    changed = client.get(reverse("sitemap-index"))
+    pages = [url for url in _section_urls(client, etree.fromstring(changed.content)) if "publications" in url]
+    assert len(pages) == 3  # 5 publications, 2 a page
+
+
 @pytest.mark.parametrize("query", ["?p=99", "?p=abc", "?p=-1"])
 def test_bad_page_is_404(client, query):
     """Pages that do not exist are 404, not 500."""
