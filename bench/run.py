@@ -641,11 +641,8 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
 
     load_name = "wrk" if shutil.which("wrk") and not args.python_load else "python (wrk not found)"
-    held = (
-        f", at most {worker_connections(args.connections, args.workers, args.threads)} connections each"
-        if args.threads > 1
-        else ""
-    )
+    held_each = worker_connections(args.connections, args.workers, args.threads)
+    held = f", at most {held_each} connections each" if args.threads > 1 else ""
     log(
         f"gunicorn: {args.workers} workers x {args.threads} threads{held} on 127.0.0.1; load: {load_name}, "
         f"{args.connections} connections, {args.duration} s per page; {os.cpu_count()} CPUs"
@@ -681,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "workers": args.workers,
                 "threads": args.threads,
-                "worker_connections": worker_connections(args.connections, args.workers, args.threads),
+                "worker_connections": held_each if args.threads > 1 else None,
                 "connections": args.connections,
                 "duration": args.duration,
                 "load": load_name,

@@ -384,13 +384,14 @@ def current() -> FacetIndex:
         _current.pop(key, None)  # the old index goes before the new one is built: a lower peak
         index = build()
         _current[key] = (version, index)
-        release_freed_memory()
+        index_replaced()
         return index
 
 
-def release_freed_memory() -> None:
-    """Hand the memory the build freed back to the system (glibc keeps it otherwise: about 10 MB
-    of a worker's RSS at 100,000 publications), and have the garbage collector walk everything once
-    the request ends: the index replaced may have been frozen (``center.memory``)."""
+def index_replaced() -> None:
+    """After an index (this one or the term index) was built or replaced: hand the memory freed
+    back to the system (glibc keeps it otherwise: about 10 MB of a worker's RSS at 100,000
+    publications), and have the garbage collector walk everything once the request ends, since
+    the index replaced may have been frozen (``center.memory``)."""
     memory.release_freed_memory()
     memory.settle_after_this_request()

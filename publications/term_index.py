@@ -247,7 +247,7 @@ def _adopt_shared(name: str) -> TermIndex | None:
     shared = _shared(name, held.snapshot if held else None)
     if shared is not None:
         _held[name] = shared
-        facet_index.release_freed_memory()  # the pieces read from the cache
+        facet_index.index_replaced()  # the pieces read from the cache
     return shared
 
 
@@ -273,7 +273,7 @@ def _build_in_background(name: str) -> None:
         _share(name, index)
         log.info("term index: %d lexemes, %.1f MB", len(index.rows), index.nbytes / 2**20)
         del index
-        facet_index.release_freed_memory()
+        facet_index.index_replaced()
     except Exception:
         log.exception("term index: build failed; searches go to PostgreSQL alone")
     finally:
@@ -291,7 +291,7 @@ def prepare() -> TermIndex | None:
         return _held[_name()]
     index = _held[_name()] = build()
     _share(_name(), index)
-    facet_index.release_freed_memory()
+    facet_index.index_replaced()
     return index
 
 

@@ -58,8 +58,8 @@ def test_empty_index():
 def test_a_new_version_builds_a_new_index_and_frees_the_old(monkeypatch):
     """Each build is followed by handing freed memory back to the system (glibc's malloc_trim)."""
     trims = []
-    real = facet_index.release_freed_memory
-    monkeypatch.setattr(facet_index, "release_freed_memory", lambda: (trims.append(1), real())[1])
+    real = facet_index.index_replaced
+    monkeypatch.setattr(facet_index, "index_replaced", lambda: (trims.append(1), real())[1])
     PublicationFactory()
     first = facet_index.current()
     assert facet_index.current() is first
