@@ -40,15 +40,13 @@ def home(request):
         "latest": published.exclude(kind=Publication.Kind.BLOG_POST).exclude(featured=True)[:6],
         "blog_posts": published.filter(kind=Publication.Kind.BLOG_POST)[:4],
     }
-    read = {}  # the lists read in this request (when their ids were not cached), for their cards
 
     def read_ids() -> dict[str, list[int]]:
-        read.update({name: list(items) for name, items in lists.items()})
-        return {name: [item.pk for item in items] for name, items in read.items()}
+        return {name: list(items.values_list("pk", flat=True)) for name, items in lists.items()}
 
     # Which publications each list shows: read once per content version.
     ids = caching.cached("home:lists", read_ids)
-    featured, latest, blog_posts = (caching.PageOfIds(published, ids[name], read.get(name)) for name in lists)
+    featured, latest, blog_posts = (caching.PageOfIds(published, ids[name]) for name in lists)
     featured_cards, latest_cards, blog_cards = render_card_lists(
         [(featured, 3, False), (latest, 3, False), (blog_posts, 3, True)]
     )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from center import caching
 from publications.cards import render_cards
 from publications.models import Publication
-from tests.factories import AuthorFactory, PublicationFactory, ReferenceFactory, ThemeFactory
+from tests.factories import AuthorFactory, PublicationFactory, ReferenceFactory, RegionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -260,3 +260,81 @@ def test_scheduled_item_gets_its_card_when_due(client):
     with time_machine.travel(now + dt.timedelta(hours=2, seconds=1), tick=False):
         for url in (INDEX, reverse("home")):
             assert "Scheduled Brief" in "".join(cards_html(client.get(url)))
+
+
+# What a card shows ----------------------------------------------------------------
+
+
+def test_card_shows_each_part_in_order(settings):
+    """Kind and date in the site's time zone, the linked title, subtitle, byline in byline order,
+    the abstract, themes then regions (each by name)."""
+    settings.TIME_ZONE = "Pacific/Auckland"  # 23:30 UTC on 31 December is 1 January there
+    first, second = (
+        AuthorFactory(given_name="Zoe", family_name="Adams"),
+        AuthorFactory(given_name="Ali", family_name=""),
+    )
+    publication = PublicationFactory(
+        kind=Publication.Kind.WORKING_PAPER,
+        title="Ports",
+        subtitle="A second look",
+        published_at=dt.datetime(2024, 12, 31, 23, 30, tzinfo=dt.UTC),
+        authors=[first, second],
+        themes=[ThemeFactory(name="Trade"), ThemeFactory(name="Energy")],
+        regions=[RegionFactory(name="Pacific")],
+    )
+    [card] = render_cards([publication.pk], level=2)
+    assert '<span class="kind-label">Working paper</span>' in card
+    assert '<time datetime="2025-01-01">January 1, 2025</time>' in card
+    assert f'<h2 class="card-title"><a href="{publication.get_absolute_url()}">Ports</a></h2>' in card
+    assert '<p class="card-subtitle">A second look</p>' in card
+    assert '<p class="card-authors">Zoe Adams, Ali</p>' in card
+    assert (
+        '<p class="card-topics"><span class="topic">Energy</span><span class="topic">Trade</span>'
+        '<span class="topic topic-region">Pacific</span></p>'
+    ) in card
+    assert (
+        card.index("card-meta")
+        < card.index("card-title")
+        < card.index("card-authors")
+        < card.index("card-abstract")
+    )
+
+
+def test_card_escapes_what_staff_typed():
+    author = AuthorFactory(given_name="<b>Eve</b>", family_name="O'Neil & Co")
+    publication = PublicationFactory(
+        title='<script>alert("t")</script>',
+        subtitle="<img src=x onerror=alert(1)>",
+        abstract="<i>Abstract</i> & more",
+        authors=[author],
+        themes=[ThemeFactory(name="<u>Theme</u>")],
+    )
+    [card] = render_cards([publication])
+    for raw in ("<script>", "<img src=x", "<i>", "<b>", "<u>"):
+        assert raw not in card
+    assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in card
+    assert "&lt;b&gt;Eve&lt;/b&gt; O&#x27;Neil &amp; Co" in card
+    assert "&lt;i&gt;Abstract&lt;/i&gt; &amp; more" in card
+
+
+def test_card_abstract_cut_after_36_words_and_left_out_of_compact_cards():
+    words = [f"word{n}" for n in range(1, 41)]
+    publication = PublicationFactory(abstract=" ".join(words), subtitle="")
+    [full] = render_cards([publication])
+    [compact] = render_cards([publication], compact=True)
+    assert f'<p class="card-abstract">{" ".join(words[:36])} …</p>' in full
+    assert "word37" not in full
+    assert "card-abstract" not in compact
+    assert "card-subtitle" not in full  # no empty paragraphs: no subtitle, authors or topics here
+    assert "card-authors" not in full
+    assert "card-topics" not in full
+
+
+def test_cards_of_deleted_publications_are_left_out():
+    """A list read just before a publication was deleted shows the others, without an error."""
+    kept, gone = PublicationFactory.create_batch(2)
+    gone_pk = gone.pk
+    gone.delete()
+    cards = render_cards([gone_pk, kept.pk])
+    assert len(cards) == 1
+    assert kept.title in cards[0]
