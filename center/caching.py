@@ -448,13 +448,16 @@ def _short(text: str) -> str:
 
 
 def published_count() -> int:
-    """How many publications the public can see (the home page's "Total Index"): the length of the
-    facet index when this process has built it for this version (no COUNT that grows with the
-    index), else counted once per version."""
+    """How many publications the public can see (the home page's "Total Index"), never a COUNT per
+    request: the length of the facet index when this process has built it for this version, else
+    counted once per version; with the value cache off, the facet index is built (once per version
+    and process) rather than counting every publication on each request."""
     from publications import facet_index
     from publications.models import Publication
 
     index = facet_index.built()
+    if index is None and not settings.VALUE_CACHE_SECONDS:
+        index = facet_index.current()
     if index is not None:
         return len(index)
     return cached("count:published", lambda: Publication.objects.published().count())

@@ -309,6 +309,22 @@ def test_published_count_follows_changes():
     assert caching.published_count() == 0
 
 
+def test_published_count_with_the_value_cache_off_counts_once_per_version(
+    settings, django_assert_num_queries
+):
+    """With nothing cached (VALUE_CACHE_SECONDS=0) the total comes from the facet index, built
+    once per version: a second home page runs no COUNT, and a change still shows at once."""
+    settings.VALUE_CACHE_SECONDS = 0
+    publication = PublicationFactory()
+    PublicationFactory()
+    assert caching.published_count() == 2
+    with django_assert_num_queries(0):
+        assert caching.published_count() == 2
+    publication.status = Publication.Status.DRAFT
+    publication.save()
+    assert caching.published_count() == 1
+
+
 def test_file_state_is_shared_between_processes(tmp_path):
     """With a per-process cache the version lives in a file every worker reads."""
     one = caching._FileStateStore(tmp_path / "state.json")
