@@ -203,7 +203,18 @@ def facet_counts(filterset, *, subject=None, lookup: str = "") -> dict[str, list
     active = filterset.active
     values = repr(sorted((name, repr(value)) for name, value in active.items()))
     name = f"facets:{lookup}:{subject.pk if subject else ''}:{hashlib.sha256(values.encode()).hexdigest()}"
-    return caching.cached(name, lambda: _compute_facets(active, subject, lookup))
+    return caching.cached(name, lambda: _facets(active, subject, lookup))
+
+
+def _facets(active: dict, subject, lookup: str) -> dict[str, list[dict]]:
+    """The counts; those of a whole list (the index, a theme or region page, with no filter values:
+    a few dozen, some 40 KB each) are kept with the facet index, so that even with the value cache
+    cold or off they are counted once per content version and process, not on each request. (Tag
+    pages are left out: there may be thousands of tags.)"""
+    if active or lookup not in ("", "themes", "regions"):
+        return _compute_facets(active, subject, lookup)
+    key = f"facets:{lookup}:{subject.pk if subject else ''}"
+    return facet_index.current().derived(key, lambda: _compute_facets(active, subject, lookup))
 
 
 def in_index_order(filterset, *, subject=None, lookup: str = "") -> np.ndarray | None:

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from center import caching
+from publications import filters
 from tests.factories import PublicationFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,34 @@ def test_pages_right_with_every_cache_off(client, settings):
     assert client.get(reverse("search"), {"q": "gas"}).context["result"].total == 3
     PublicationFactory(title="Gas prices", themes=[theme])
     assert client.get(reverse("search"), {"q": "gas"}).context["result"].total == 4
+
+
+def test_whole_list_facets_counted_once_per_version_with_every_cache_off(client, settings, monkeypatch):
+    """The facets of the index and of a theme page (no filter values) are kept with the facet
+    index: counted once per content version, and a new publication shows in them at once.
+    Filtered lists are counted on each request."""
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.VALUE_CACHE_SECONDS = 0
+    calls = []
+    compute = filters._compute_facets
+    monkeypatch.setattr(filters, "_compute_facets", lambda *args: calls.append(args) or compute(*args))
+    energy, water = ThemeFactory(name="Energy"), ThemeFactory(name="Water")
+    PublicationFactory.create_batch(2, themes=[energy])
+    index = reverse("publications:index")
+
+    def theme_counts(response) -> dict[str, int]:
+        return {item["value"]: item["count"] for item in response.context["facets"]["theme"]}
+
+    for _ in range(3):
+        assert theme_counts(client.get(index)) == {energy.slug: 2}
+        client.get(energy.get_absolute_url())
+    assert len(calls) == 2  # the index and the theme page, once each
+    PublicationFactory(themes=[water])
+    assert theme_counts(client.get(index)) == {energy.slug: 2, water.slug: 1}
+    assert len(calls) == 3
+    for _ in range(2):
+        client.get(index, {"kind": "report"})
+    assert len(calls) == 5
 
 
 # This process's recent values, in front of Redis -------------------------------------------
