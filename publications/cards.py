@@ -7,8 +7,8 @@ cache read. Only the cards not in the cache are made, and of those only what
 they show is read: plain rows of the publications' own fields, bylines, themes
 and regions (two queries), put into the markup of :func:`card_html` without
 model instances or the template engine. A list made with nothing cached (after
-each publishing, and in the benchmark's cold mode) so costs about a fifth of
-what loading and templating the publications did.
+each publishing, and in the benchmark's cold mode) so costs about half of what
+loading and templating the publications did.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def read_cards(ids: Iterable[int]) -> dict[int, Card]:
         for part, relation, target in ((1, "themes", "theme"), (2, "regions", "region"))
     ]
     for pk, part, _, _, name, family_name in sorted(bylines.union(*topics, all=True), key=_in_card_order):
-        card = cards.get(pk)  # None: unpublished and deleted between the two queries
+        card = cards.get(pk)  # None: deleted between the two queries
         if card is None:
             continue
         if part == 0:
