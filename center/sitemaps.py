@@ -15,9 +15,9 @@ from django.conf import settings
 from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.http import Http404, HttpResponse
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, reverse
+from django.utils import timezone
 from django.utils.http import http_date
 
 from authors.sitemaps import AuthorSitemap
@@ -73,8 +73,30 @@ def sitemap_index(request):
 
 
 def _index_xml() -> tuple[str, dt.datetime | None]:
+    """The index's XML, written out directly: it has an entry per page of each section (65 at
+    100,000 publications), and Django's template took 6 ms for them when nothing was cached."""
     entries, latest_overall = _index_entries()
-    return render_to_string("sitemap_index.xml", {"sitemaps": entries}), latest_overall
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    ]
+    stamps = {}  # a section's pages share its lastmod: formatted once
+    for entry in entries:
+        lastmod = entry.last_mod
+        if lastmod not in stamps:
+            stamps[lastmod] = f"<lastmod>{_w3c(lastmod)}</lastmod>" if lastmod else ""
+        parts.append(
+            f"<sitemap><loc>{escape_xml(entry.location, quote=False)}</loc>{stamps[lastmod]}</sitemap>\n"
+        )
+    parts.append("</sitemapindex>\n")
+    return "".join(parts), latest_overall
+
+
+def _w3c(moment: dt.datetime | dt.date) -> str:
+    """A W3C datetime in the site's time zone, to the microsecond (as the ``date:"c"`` filter)."""
+    if isinstance(moment, dt.datetime) and timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.isoformat()
 
 
 def _index_entries() -> tuple[list, dt.datetime | None]:

@@ -126,19 +126,25 @@ def test_large_sections_are_paginated(client, settings):
         assert f"{settings.SITE_URL}{publication.get_absolute_url()}" in locations
 
 
-def test_index_xml_is_made_once_per_content_version(client, settings):
-    """The index's XML grows with the index (an entry per page of each section): it is rendered
+def test_index_xml_is_made_once_per_content_version(client, settings, monkeypatch):
+    """The index's XML grows with the index (an entry per page of each section): it is written
     once, and again when the content changes."""
+    from center import sitemaps
+
+    made = []
+    write = sitemaps._index_xml
+    monkeypatch.setattr(sitemaps, "_index_xml", lambda: made.append(1) or write())
     settings.PAGE_CACHE_SECONDS = 0
     settings.SITEMAP_PAGE_SIZE = 2
     PublicationFactory.create_batch(3)
     first = client.get(reverse("sitemap-index"))
-    assert "sitemap_index.xml" in [template.name for template in first.templates]
+    assert len(made) == 1
     again = client.get(reverse("sitemap-index"))
-    assert again.templates == []
+    assert len(made) == 1
     assert again.content == first.content and again["Last-Modified"] == first["Last-Modified"]
     PublicationFactory.create_batch(2)
     changed = client.get(reverse("sitemap-index"))
+    assert len(made) == 2
     pages = [url for url in _section_urls(client, etree.fromstring(changed.content)) if "publications" in url]
     assert len(pages) == 3  # 5 publications, 2 a page
 
@@ -319,3 +325,38 @@ def test_index_is_made_once_per_content_version(client, settings, django_assert_
     assert all(
         loc.startswith("https://research.example.org/") for loc in _section_urls(client, _xml(client, url))
     )
+
+
+def test_index_xml_says_what_djangos_sitemap_index_template_says(client, settings):
+    """The index is written out directly; its entries and lastmods are those Django's own
+    ``sitemap_index.xml`` template gives for the same sections (in the site's time zone, to the
+    microsecond), and it is well-formed XML even when the site's address needs escaping."""
+    from django.template.loader import render_to_string
+
+    from center.sitemaps import _index_entries
+
+    settings.PAGE_CACHE_SECONDS = 0
+    settings.VALUE_CACHE_SECONDS = 0
+    settings.TIME_ZONE = "Pacific/Auckland"
+    settings.SITEMAP_PAGE_SIZE = 1
+    settings.SITE_URL = "https://example.org/research&policy"
+    with time_machine.travel(dt.datetime(2024, 12, 31, 20, 15, 30, 123456, tzinfo=dt.UTC), tick=False):
+        PublicationFactory.create_batch(3, themes=[ThemeFactory()], authors=[AuthorFactory()])
+
+    def entries(document) -> list[tuple[str, str | None]]:
+        return [
+            (entry.findtext("sm:loc", namespaces=NS), entry.findtext("sm:lastmod", namespaces=NS))
+            for entry in document.xpath("//sm:sitemap", namespaces=NS)
+        ]
+
+    written = entries(_xml(client, reverse("sitemap-index")))
+    reference = entries(
+        etree.fromstring(render_to_string("sitemap_index.xml", {"sitemaps": _index_entries()[0]}).encode())
+    )
+    assert written == reference
+    assert len([loc for loc, _ in written if "sitemap-publications" in loc]) == 3
+    assert all(loc.startswith("https://example.org/research&policy/") for loc, _ in written)
+    assert (
+        "https://example.org/research&policy/sitemap-themes.xml",
+        "2025-01-01T09:15:30.123456+13:00",
+    ) in written
