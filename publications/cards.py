@@ -17,12 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Value
 from django.template.loader import get_template
 from django.utils import dateformat, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+from taggit.models import TaggedItem
 
 from center import caching
 from center.links import slug_urls
@@ -74,32 +76,70 @@ def read_cards(ids: Iterable[int]) -> dict[int, Card]:
         )
         for pk, kind, title, subtitle, slug, published_at, abstract, cover_name, thumbnail_name in rows
     }
-    # Bylines, themes and regions in one query: (publication, part, position, tie, name, family).
-    bylines = (
-        Authorship.objects.filter(publication__in=ids)
-        .order_by()
-        .values_list("publication", Value(0), "position", "pk", "author__given_name", "author__family_name")
-    )
-    topics = [
-        Publication._meta.get_field(relation)
-        .remote_field.through.objects.filter(publication__in=ids)
-        .order_by()
-        .values_list("publication", Value(part), Value(0), Value(0), f"{target}__name", Value(""))
-        for part, relation, target in ((1, "themes", "theme"), (2, "regions", "region"))
-    ]
-    for pk, part, _, _, name, family_name in sorted(bylines.union(*topics, all=True), key=_in_card_order):
-        card = cards.get(pk)  # None: deleted between the two queries
-        if card is None:
-            continue
-        if part == 0:
-            card.authors.append(f"{name} {family_name}".strip())
-        else:
-            (card.themes if part == 1 else card.regions).append(name)
+    for pk, related in related_names(cards).items():
+        card = cards[pk]
+        card.authors = [name for name, _ in related.authors]
+        card.themes, card.regions = related.themes, related.regions
     return cards
 
 
-def _in_card_order(row: tuple) -> tuple:
-    _, part, position, tie, name, _ = row
+@dataclass
+class Related:
+    """The names a list shows of a publication's related objects, in their display order."""
+
+    authors: list[tuple[str, str]] = field(default_factory=list)  # (full name, slug), in byline order
+    themes: list[str] = field(default_factory=list)  # by name
+    regions: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+def related_names(ids: Iterable[int], *, tags: bool = False) -> dict[int, Related]:
+    """Bylines, themes, regions (and tags) of these publications, in one ``UNION ALL`` of plain
+    rows: no model instances, no prefetch querysets (taggit's cost 15 ms for a feed of 30)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    # Each row: (publication, part, position, tie, name, family name, slug).
+    rows = [
+        Authorship.objects.filter(publication__in=ids)
+        .order_by()
+        .values_list(
+            "publication",
+            Value(0),
+            "position",
+            "pk",
+            "author__given_name",
+            "author__family_name",
+            "author__slug",
+        )
+    ]
+    rows += [
+        Publication._meta.get_field(relation)
+        .remote_field.through.objects.filter(publication__in=ids)
+        .order_by()
+        .values_list("publication", Value(part), Value(0), Value(0), f"{target}__name", Value(""), Value(""))
+        for part, relation, target in ((1, "themes", "theme"), (2, "regions", "region"))
+    ]
+    if tags:
+        rows.append(
+            TaggedItem.objects.filter(
+                content_type=ContentType.objects.get_for_model(Publication), object_id__in=ids
+            )
+            .order_by()
+            .values_list("object_id", Value(3), Value(0), Value(0), "tag__name", Value(""), Value(""))
+        )
+    related: dict[int, Related] = {}
+    for pk, part, _, _, name, family_name, slug in sorted(rows[0].union(*rows[1:], all=True), key=_in_order):
+        names = related.setdefault(pk, Related())
+        if part == 0:
+            names.authors.append((f"{name} {family_name}".strip(), slug))
+        else:
+            (names.themes, names.regions, names.tags)[part - 1].append(name)
+    return related
+
+
+def _in_order(row: tuple) -> tuple:
+    _, part, position, tie, name, _, _ = row
     return (part, position, tie) if part == 0 else (part, name)
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaks_filter
@@ -34,9 +34,11 @@ from taggit.models import Tag
 
 from authors.models import Author
 from center import caching
-from publications.citations import full_title, ordered_authors
+from center.links import slug_url
+from publications.cards import Related, related_names
+from publications.citations import full_title
 from publications.metadata import absolute_url, xml_safe
-from publications.models import Publication, Region, Theme, listing_prefetches
+from publications.models import Publication, Region, Theme
 
 # What an item shows of the publication's own columns: a feed's list reads only these (its
 # items mostly come from the cache; the query-count tests catch a column missing here).
@@ -167,8 +169,8 @@ class LatestPublicationsFeed(Feed):
 
         Which publications it lists is read once per feed and content version
         (their ids); only the items not cached for this content version are
-        read, get their authors, themes, regions and tags fetched and are
-        rendered, by Django's own item loop.
+        read, get their authors, themes, regions and tags as plain names (one query:
+        ``cards.related_names``) and are rendered, by Django's own item loop.
         """
         read = {}  # the publications, when their ids were read in this request
 
@@ -196,7 +198,9 @@ class LatestPublicationsFeed(Feed):
     def render_items(self, obj: FeedSource, request, publications: dict[str, Publication]) -> dict:
         """``name: (xml, pubdate, updateddate)`` of each item, its dates kept for ``lastBuildDate``."""
         rendering = list(publications.values())
-        prefetch_related_objects(rendering, *listing_prefetches(), "tags")
+        related = related_names([publication.pk for publication in rendering], tags=True)
+        for publication in rendering:
+            publication.related_names = related.get(publication.pk, Related())
         feed = super().get_feed(replace(obj, rendering=rendering), request)
         return {
             name: (xml, item["pubdate"], item["updateddate"])
@@ -227,19 +231,19 @@ class LatestPublicationsFeed(Feed):
     def item_updateddate(self, item: Publication):
         return max(item.updated_at, item.published_at)
 
+    # An item's authors, themes, regions and tags: the plain names ``render_items`` read.
+
     def item_author_name(self, item: Publication) -> str | None:
-        names = ", ".join(author.full_name for author in ordered_authors(item))
+        names = ", ".join(name for name, _ in item.related_names.authors)
         return xml_safe(names) or None
 
     def item_author_link(self, item: Publication) -> str | None:
-        authors = ordered_authors(item)
-        return absolute_url(authors[0].get_absolute_url()) if len(authors) == 1 else None
+        authors = item.related_names.authors
+        return absolute_url(slug_url("authors:detail", authors[0][1])) if len(authors) == 1 else None
 
     def item_categories(self, item: Publication) -> list[str]:
-        names = [theme.name for theme in item.themes.all()]
-        names += [region.name for region in item.regions.all()]
-        names += sorted(tag.name for tag in item.tags.all())
-        return [xml_safe(name) for name in names]
+        related = item.related_names
+        return [xml_safe(name) for name in related.themes + related.regions + related.tags]
 
 
 class _SubjectFeed(LatestPublicationsFeed):

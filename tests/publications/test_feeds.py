@@ -16,6 +16,8 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from lxml import etree, html
 
 from publications import feeds
+from publications.cards import Related
+from publications.citations import ordered_authors
 from publications.feeds import entry_id
 from publications.models import Publication
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
@@ -269,19 +271,28 @@ def rendered(monkeypatch):
 
 
 def _reference(rf, url: str, fmt: str):
-    """The feed as Django renders it with no item cache: its own loop over every prefetched item."""
+    """The feed as Django renders it with no item cache: its own loop over every item, with their
+    authors, themes, regions and tags taken from the ORM's prefetched model instances (the site reads
+    them as plain rows)."""
     match = resolve(url)
 
     class Reference(type(match.func)):
         feed_type = Rss201rev2Feed if fmt == "rss" else Atom1Feed
 
         def get_feed(self, obj, request):
-            publications = (
+            publications = list(
                 obj.publications.for_listing()
                 .prefetch_related("tags")
                 .order_by("-published_at", "-pk")[: django_settings.FEED_ITEMS]
             )
-            return Feed.get_feed(self, replace(obj, rendering=list(publications)), request)
+            for publication in publications:
+                publication.related_names = Related(
+                    authors=[(author.full_name, author.slug) for author in ordered_authors(publication)],
+                    themes=[theme.name for theme in publication.themes.all()],
+                    regions=[region.name for region in publication.regions.all()],
+                    tags=sorted(tag.name for tag in publication.tags.all()),
+                )
+            return Feed.get_feed(self, replace(obj, rendering=publications), request)
 
     return Reference()(rf.get(url), **match.kwargs)
 
