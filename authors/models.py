@@ -52,6 +52,16 @@ class AuthorQuerySet(models.QuerySet):
         )
 
 
+def full_name(given_name: str, family_name: str) -> str:
+    """ "Given Family", as bylines show an author."""
+    return f"{given_name} {family_name}".strip()
+
+
+def sort_name(given_name: str, family_name: str) -> str:
+    """ "Family, Given", as citations and library records sort an author."""
+    return f"{family_name}, {given_name}".strip(", ")
+
+
 class Author(models.Model):
     given_name = models.CharField(max_length=120)
     family_name = models.CharField(max_length=120)
@@ -95,11 +105,11 @@ class Author(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}".strip()
+        return full_name(self.given_name, self.family_name)
 
     @property
     def sort_name(self) -> str:
-        return f"{self.family_name}, {self.given_name}".strip(", ")
+        return sort_name(self.given_name, self.family_name)
 
     @property
     def orcid_url(self) -> str:

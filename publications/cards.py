@@ -4,8 +4,8 @@ A card shows the same thing on the home page, the index, theme, region, tag and
 author pages, so its HTML is cached under the content version
 (``center.caching.cached_many``: never stale) and a list of cards costs one
 cache read. Only the cards not in the cache are made, and of those only what
-they show is read: plain rows of the publications' own fields, bylines, themes
-and regions (two queries), put into the markup of :func:`card_html` without
+they show is read: plain rows of the publications' own fields, then bylines,
+themes and regions (``publications.related``; two queries), put into the markup of :func:`card_html` without
 model instances or the template engine. A list made with nothing cached (after
 each publishing, and in the benchmark's cold mode) so costs about half of what
 loading and templating the publications did.
@@ -17,18 +17,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Value
 from django.template.loader import get_template
 from django.utils import dateformat, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from taggit.models import TaggedItem
 
 from center import caching
 from center.links import slug_urls
-from publications.models import Authorship, Publication
+from publications.models import Publication
+from publications.related import related
 from publications.search import HitPage
 
 ABSTRACT_WORDS = 36  # a full card's abstract is cut after this many words
@@ -76,71 +74,12 @@ def read_cards(ids: Iterable[int]) -> dict[int, Card]:
         )
         for pk, kind, title, subtitle, slug, published_at, abstract, cover_name, thumbnail_name in rows
     }
-    for pk, related in related_names(cards).items():
+    for pk, names in related(cards).items():
         card = cards[pk]
-        card.authors = [name for name, _ in related.authors]
-        card.themes, card.regions = related.themes, related.regions
+        card.authors = [author.full_name for author in names.authors]
+        card.themes = [name for _, name in names.themes]
+        card.regions = [name for _, name in names.regions]
     return cards
-
-
-@dataclass
-class Related:
-    """The names a list shows of a publication's related objects, in their display order."""
-
-    authors: list[tuple[str, str]] = field(default_factory=list)  # (full name, slug), in byline order
-    themes: list[str] = field(default_factory=list)  # by name
-    regions: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-
-
-def related_names(ids: Iterable[int], *, tags: bool = False) -> dict[int, Related]:
-    """Bylines, themes, regions (and tags) of these publications, in one ``UNION ALL`` of plain
-    rows: no model instances, no prefetch querysets (taggit's cost 15 ms for a feed of 30)."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    # Each row: (publication, part, position, tie, name, family name, slug).
-    rows = [
-        Authorship.objects.filter(publication__in=ids)
-        .order_by()
-        .values_list(
-            "publication",
-            Value(0),
-            "position",
-            "pk",
-            "author__given_name",
-            "author__family_name",
-            "author__slug",
-        )
-    ]
-    rows += [
-        Publication._meta.get_field(relation)
-        .remote_field.through.objects.filter(publication__in=ids)
-        .order_by()
-        .values_list("publication", Value(part), Value(0), Value(0), f"{target}__name", Value(""), Value(""))
-        for part, relation, target in ((1, "themes", "theme"), (2, "regions", "region"))
-    ]
-    if tags:
-        rows.append(
-            TaggedItem.objects.filter(
-                content_type=ContentType.objects.get_for_model(Publication), object_id__in=ids
-            )
-            .order_by()
-            .values_list("object_id", Value(3), Value(0), Value(0), "tag__name", Value(""), Value(""))
-        )
-    related: dict[int, Related] = {}
-    for pk, part, _, _, name, family_name, slug in sorted(rows[0].union(*rows[1:], all=True), key=_in_order):
-        names = related.setdefault(pk, Related())
-        if part == 0:
-            names.authors.append((f"{name} {family_name}".strip(), slug))
-        else:
-            (names.themes, names.regions, names.tags)[part - 1].append(name)
-    return related
-
-
-def _in_order(row: tuple) -> tuple:
-    _, part, position, tie, name, _, _ = row
-    return (part, position, tie) if part == 0 else (part, name)
 
 
 def card_html(card: Card, *, level: int = 3, compact: bool = False, url=None) -> str:

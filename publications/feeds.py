@@ -35,10 +35,10 @@ from taggit.models import Tag
 from authors.models import Author
 from center import caching
 from center.links import slug_url
-from publications.cards import Related, related_names
 from publications.citations import full_title
 from publications.metadata import absolute_url, xml_safe
 from publications.models import Publication, Region, Theme
+from publications.related import Related, related
 
 # What an item shows of the publication's own columns: a feed's list reads only these (its
 # items mostly come from the cache; the query-count tests catch a column missing here).
@@ -170,7 +170,7 @@ class LatestPublicationsFeed(Feed):
         Which publications it lists is read once per feed and content version
         (their ids); only the items not cached for this content version are
         read, get their authors, themes, regions and tags as plain names (one query:
-        ``cards.related_names``) and are rendered, by Django's own item loop.
+        ``publications.related``) and are rendered, by Django's own item loop.
         """
         read = {}  # the publications, when their ids were read in this request
 
@@ -198,9 +198,9 @@ class LatestPublicationsFeed(Feed):
     def render_items(self, obj: FeedSource, request, publications: dict[str, Publication]) -> dict:
         """``name: (xml, pubdate, updateddate)`` of each item, its dates kept for ``lastBuildDate``."""
         rendering = list(publications.values())
-        related = related_names([publication.pk for publication in rendering], tags=True)
+        names = related([publication.pk for publication in rendering], tags=True)
         for publication in rendering:
-            publication.related_names = related.get(publication.pk, Related())
+            publication.related = names.get(publication.pk, Related())
         feed = super().get_feed(replace(obj, rendering=rendering), request)
         return {
             name: (xml, item["pubdate"], item["updateddate"])
@@ -234,16 +234,16 @@ class LatestPublicationsFeed(Feed):
     # An item's authors, themes, regions and tags: the plain names ``render_items`` read.
 
     def item_author_name(self, item: Publication) -> str | None:
-        names = ", ".join(name for name, _ in item.related_names.authors)
+        names = ", ".join(author.full_name for author in item.related.authors)
         return xml_safe(names) or None
 
     def item_author_link(self, item: Publication) -> str | None:
-        authors = item.related_names.authors
-        return absolute_url(slug_url("authors:detail", authors[0][1])) if len(authors) == 1 else None
+        authors = item.related.authors
+        return absolute_url(slug_url("authors:detail", authors[0].slug)) if len(authors) == 1 else None
 
     def item_categories(self, item: Publication) -> list[str]:
-        related = item.related_names
-        return [xml_safe(name) for name in related.themes + related.regions + related.tags]
+        names = [name for _, name in item.related.themes + item.related.regions] + item.related.tags
+        return [xml_safe(name) for name in names]
 
 
 class _SubjectFeed(LatestPublicationsFeed):

@@ -16,10 +16,10 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from lxml import etree, html
 
 from publications import feeds
-from publications.cards import Related
 from publications.citations import ordered_authors
 from publications.feeds import entry_id
 from publications.models import Publication
+from publications.related import Byline, Related
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -286,10 +286,13 @@ def _reference(rf, url: str, fmt: str):
                 .order_by("-published_at", "-pk")[: django_settings.FEED_ITEMS]
             )
             for publication in publications:
-                publication.related_names = Related(
-                    authors=[(author.full_name, author.slug) for author in ordered_authors(publication)],
-                    themes=[theme.name for theme in publication.themes.all()],
-                    regions=[region.name for region in publication.regions.all()],
+                publication.related = Related(
+                    authors=[
+                        Byline(author.given_name, author.family_name, author.slug)
+                        for author in ordered_authors(publication)
+                    ],
+                    themes=[(theme.slug, theme.name) for theme in publication.themes.all()],
+                    regions=[(region.slug, region.name) for region in publication.regions.all()],
                     tags=sorted(tag.name for tag in publication.tags.all()),
                 )
             return Feed.get_feed(self, replace(obj, rendering=publications), request)
