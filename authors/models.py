@@ -52,17 +52,24 @@ class AuthorQuerySet(models.QuerySet):
         )
 
 
-def full_name(given_name: str, family_name: str) -> str:
-    """ "Given Family", as bylines show an author."""
-    return f"{given_name} {family_name}".strip()
+class PersonName:
+    """The names of anything with a ``given_name`` and a ``family_name``: an author, a byline."""
+
+    given_name: str
+    family_name: str
+
+    @property
+    def full_name(self) -> str:
+        """ "Given Family", as bylines show an author."""
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def sort_name(self) -> str:
+        """ "Family, Given", as citations and library records sort an author."""
+        return f"{self.family_name}, {self.given_name}".strip(", ")
 
 
-def sort_name(given_name: str, family_name: str) -> str:
-    """ "Family, Given", as citations and library records sort an author."""
-    return f"{family_name}, {given_name}".strip(", ")
-
-
-class Author(models.Model):
+class Author(PersonName, models.Model):
     given_name = models.CharField(max_length=120)
     family_name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
@@ -102,14 +109,6 @@ class Author(models.Model):
 
     def get_absolute_url(self) -> str:
         return slug_url("authors:detail", self.slug)
-
-    @property
-    def full_name(self) -> str:
-        return full_name(self.given_name, self.family_name)
-
-    @property
-    def sort_name(self) -> str:
-        return sort_name(self.given_name, self.family_name)
 
     @property
     def orcid_url(self) -> str:

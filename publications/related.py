@@ -16,27 +16,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Value
 from taggit.models import TaggedItem
 
-from authors.models import full_name, sort_name
+from authors.models import PersonName
 from publications.models import Authorship, Publication
 
 AUTHOR, THEME, REGION, TAG = range(4)  # each row's part, in the order they are shown
 
 
 @dataclass(frozen=True)
-class Byline:
-    """An author as a list shows them."""
+class Byline(PersonName):
+    """An author as a list shows them (``full_name``, ``sort_name``)."""
 
     given_name: str
     family_name: str
     slug: str
-
-    @property
-    def full_name(self) -> str:
-        return full_name(self.given_name, self.family_name)
-
-    @property
-    def sort_name(self) -> str:
-        return sort_name(self.given_name, self.family_name)
 
 
 @dataclass
