@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from newsletter import selectors
@@ -26,27 +26,24 @@ def newsletter_consent_text() -> str:
 @register.simple_tag
 def newsletter_topic_choices() -> SafeString:
     """The footer's folded choice of themes and regions (none ticked means all), or nothing when
-    there are none. Its checkboxes are put together here rather than in a template loop: the footer
-    is on every page, and rendered afresh whenever the content changes."""
+    there are none. Its checkboxes are put together here with ``escape`` rather than in a template
+    loop or ``format_html_join`` (which escapes each argument through several calls): the footer is
+    on every page, and rendered afresh whenever the content changes."""
     topics = selectors.subscribe_topics()
-    if not topics["themes"] and not topics["regions"]:
-        return SafeString("")
     groups = [
-        format_html(
-            "<fieldset><legend>{}</legend><ul>{}</ul></fieldset>",
-            legend,
-            format_html_join(
-                "",
-                '<li><input type="checkbox" name="{}" value="{}" id="ft-{}{}">'
-                ' <label for="ft-{}{}">{}</label></li>',
-                ((field, pk, prefix, pk, prefix, pk, name) for pk, name in topics[field]),
-            ),
+        f"<fieldset><legend>{legend}</legend><ul>"
+        + "".join(
+            f'<li><input type="checkbox" name="{field}" value="{pk:d}" id="ft-{prefix}{pk:d}">'
+            f' <label for="ft-{prefix}{pk:d}">{escape(name)}</label></li>'
+            for pk, name in topics[field]
         )
+        + "</ul></fieldset>"
         for field, legend, prefix in (("themes", "Themes", "t"), ("regions", "Regions", "r"))
         if topics[field]
     ]
-    return format_html(
+    if not groups:
+        return SafeString("")
+    return mark_safe(  # every value in it is escaped above or an integer
         '<details class="subscribe-topics">'
-        "<summary>Choose topics (optional: none means all)</summary>\n{}</details>",
-        mark_safe("\n".join(groups)),
+        "<summary>Choose topics (optional: none means all)</summary>\n" + "\n".join(groups) + "</details>"
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from publications.cards import render_cards
 
@@ -14,6 +15,38 @@ register = template.Library()
 def publication_cards(publications, level: int = 3, compact: bool = False):
     """``{% publication_cards publications level=3 as cards %}``: their cards (``publications.cards``)."""
     return render_cards(publications, level=level, compact=compact)
+
+
+# The index's filters list up to a few hundred values with their counts, rendered afresh whenever the
+# content changes: their options and checkboxes are put together here with ``escape`` rather than in
+# a template loop (a dozen variable lookups and filters per value).
+
+
+@register.simple_tag
+def facet_options(items: list[dict]) -> SafeString:
+    """``<option>``s of a facet's select: each value with its count, the selected ones marked."""
+    return mark_safe(  # values and labels escaped, counts are integers
+        "".join(
+            f'<option value="{escape(item["value"])}"{" selected" if item["selected"] else ""}>'
+            f"{escape(item['label'])} ({item['count']:d})</option>"
+            for item in items
+        )
+    )
+
+
+@register.simple_tag
+def facet_checklist(name: str, items: list[dict]) -> SafeString:
+    """``<li>``s of checkboxes for a facet (the tags): each value with its count, labelled."""
+    name = escape(name)
+    return mark_safe(  # as above
+        "".join(
+            f'<li><input type="checkbox" name="{name}" value="{escape(item["value"])}"'
+            f' id="filter-{name}-{escape(item["value"])}"{" checked" if item["selected"] else ""}>\n'
+            f'            <label for="filter-{name}-{escape(item["value"])}">{escape(item["label"])}'
+            f' <span class="count">{item["count"]:d}</span></label></li>\n'
+            for item in items
+        )
+    )
 
 
 @register.simple_tag

@@ -130,3 +130,13 @@ def test_manage_page_footer_leaves_topics_to_the_page(client):
     response = client.get(manage_path(SubscriberFactory()))
     assert footer_form(response.content).find(".//details") is None
     assert response.text.count('name="themes"') == 2
+
+
+def test_footer_topic_names_are_escaped(client):
+    """A theme or region name with markup in it is shown as text in the footer, never as markup."""
+    ThemeFactory(name='<b onclick="x()">R&D</b>')
+    RegionFactory(name="Asia & <i>Pacific</i>")
+    form = footer_form(client.get(reverse("home")).content)
+    labels = [label.text for label in form.find(".//details").iter("label")]
+    assert labels == ['<b onclick="x()">R&D</b>', "Asia & <i>Pacific</i>"]
+    assert form.find(".//details").find(".//b") is None and form.find(".//details").find(".//i") is None

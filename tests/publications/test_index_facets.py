@@ -129,3 +129,36 @@ def test_index_long_facet_shows_the_most_frequent_and_the_selected(client):
     response = client.get(reverse("publications:index"), {"tag": ["common-31"]})
     tags = {item["value"]: item for item in response.context["facets"]["tag"]}
     assert tags["common-31"]["count"] == 1 and tags["common-31"]["selected"]
+
+
+def test_filter_form_shows_each_value_with_its_count_and_keeps_markup_as_text(client):
+    """The filters, as the page shows them: every value with its count in a select or a checkbox,
+    the selected ones marked, and a name with markup in it shown as text (never as markup)."""
+    import html5lib
+    from taggit.models import Tag
+
+    hostile = ThemeFactory(name='R&D <b onclick="x()">policy</b>')
+    plain = ThemeFactory(name="Energy")
+    PublicationFactory(title="One", themes=[hostile, plain], tags=["<i>quoted</i> & co", "water"])
+    PublicationFactory(title="Two", themes=[plain], tags=["water"])
+    response = client.get(reverse("publications:index"), {"theme": plain.slug, "tag": ["water"]})
+    document = html5lib.HTMLParser(namespaceHTMLElements=False).parse(response.content)
+    [form] = [form for form in document.iter("form") if form.get("id") == "index-filters"]
+    [select] = [select for select in form.iter("select") if select.get("name") == "theme"]
+    options = [(o.get("value"), o.text, o.get("selected") is not None) for o in select.iter("option")]
+    assert options == [
+        ("", "All themes", False),
+        (plain.slug, "Energy (2)", True),
+        (hostile.slug, 'R&D <b onclick="x()">policy</b> (1)', False),
+    ]
+    labels = {label.get("for"): label for label in form.iter("label")}
+    boxes = [
+        (box.get("value"), labels[box.get("id")].text.strip(), box.get("checked") is not None)
+        for box in form.iter("input")
+        if box.get("name") == "tag"
+    ]
+    quoted = Tag.objects.get(name="<i>quoted</i> & co").slug
+    assert sorted(boxes) == sorted([(quoted, "<i>quoted</i> & co", False), ("water", "water", True)])
+    counts = {box[0]: labels[f"filter-tag-{box[0]}"].find("span").text for box in boxes}
+    assert counts == {quoted: "1", "water": "2"}
+    assert form.find(".//b") is None and form.find(".//i") is None
