@@ -34,3 +34,17 @@ def test_people_are_still_found_by_part_of_a_name():
     author = AuthorFactory(given_name="Leila", family_name="Tradescant")
     authors, _, _ = search.matching_people_and_subjects(search.parse_query("trade"))
     assert authors == [author]
+
+
+@pytest.mark.postgresql
+def test_names_added_in_bulk_are_in_the_trigram_trees_at_once():
+    """The trigram indexes keep no pending list (which every search would read from start to end
+    until a VACUUM): names written, even many at once, are in the indexes' trees straight away."""
+    AuthorFactory.create_batch(40)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        cursor.execute(
+            "SELECT pending_tuples FROM pgstatginindex('author_given_name_trigrams'::regclass) "
+            "UNION ALL SELECT pending_tuples FROM pgstatginindex('author_family_name_trigrams'::regclass)"
+        )
+        assert [row[0] for row in cursor.fetchall()] == [0, 0]

@@ -143,3 +143,27 @@ def test_seed_demo_reset_replaces_a_lone_theme():
     _one_theme()
     _seed(publications=10, reset=True)
     assert Publication.objects.published().count() == 10
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_leaves_postgresql_vacuumed(settings, tmp_path):
+    """Outside a transaction the demo index ends with VACUUM (ANALYZE) on PostgreSQL, as autovacuum
+    would leave it in a while: its rows marked visible to all (index-only scans need not read the
+    table) and the planner's statistics fresh."""
+    from django.db import connection
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    _seed(publications=10)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+            "WHERE relname = %s",
+            [Publication._meta.db_table],
+        )
+        assert cursor.fetchone() == (True, True)
+        cursor.execute(
+            "SELECT relallvisible > 0 FROM pg_class WHERE relname = %s", [Publication._meta.db_table]
+        )
+        assert cursor.fetchone() == (True,)
