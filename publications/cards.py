@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.template.loader import get_template
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -102,9 +103,10 @@ def card_html(card: Card, *, level: int = 3, compact: bool = False, url=None) ->
             if timezone.is_aware(card.published_at)
             else card.published_at
         )
+        # Django's "Y-m-d" and "F j, Y", without its date formatter (a fifth of a card's making).
         parts.append(
-            f' <span aria-hidden="true">·</span> <time datetime="{dateformat.format(when, "Y-m-d")}">'
-            f"{dateformat.format(when, 'F j, Y')}</time>"
+            f' <span aria-hidden="true">·</span> <time datetime="{when.date().isoformat()}">'
+            f"{MONTHS[when.month]} {when.day}, {when.year:04d}</time>"
         )
     heading = "h3" if level == 3 else "h2"
     link = f'<a href="{escape(url(card.slug))}">{escape(card.title)}</a>'
