@@ -5,8 +5,8 @@ author pages, so its HTML is cached under the content version
 (``center.caching.cached_many``: never stale) and a list of cards costs one
 cache read. Only the cards not in the cache are made, and of those only what
 they show is read: plain rows of the publications' own fields, then bylines,
-themes and regions (``publications.related``; two queries), put into the markup of :func:`card_html` without
-model instances or the template engine. A list made with nothing cached (after
+themes and regions (``publications.related``; two queries), put into the markup
+of :func:`card_html` without model instances or the template engine. A list made with nothing cached (after
 each publishing, and in the benchmark's cold mode) so costs about half of what
 loading and templating the publications did.
 """

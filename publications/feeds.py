@@ -38,7 +38,7 @@ from center.links import slug_url
 from publications.citations import full_title
 from publications.metadata import absolute_url, xml_safe
 from publications.models import Publication, Region, Theme
-from publications.related import Related, related
+from publications.related import attach_related
 
 # What an item shows of the publication's own columns: a feed's list reads only these (its
 # items mostly come from the cache; the query-count tests catch a column missing here).
@@ -198,9 +198,7 @@ class LatestPublicationsFeed(Feed):
     def render_items(self, obj: FeedSource, request, publications: dict[str, Publication]) -> dict:
         """``name: (xml, pubdate, updateddate)`` of each item, its dates kept for ``lastBuildDate``."""
         rendering = list(publications.values())
-        names = related([publication.pk for publication in rendering], tags=True)
-        for publication in rendering:
-            publication.related = names.get(publication.pk, Related())
+        attach_related(rendering, tags=True)
         feed = super().get_feed(replace(obj, rendering=rendering), request)
         return {
             name: (xml, item["pubdate"], item["updateddate"])

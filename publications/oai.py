@@ -44,7 +44,7 @@ from publications import facet_index
 from publications.citations import full_title, publication_url
 from publications.metadata import xml_safe
 from publications.models import Publication, Region, Theme
-from publications.related import Related, related
+from publications.related import attach_related
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -157,15 +157,6 @@ def published_records() -> QuerySet:
     return Publication.objects.published().annotate(datestamp=Greatest("updated_at", "published_at"))
 
 
-def _load(publications: list[Publication], *, full: bool) -> list[Publication]:
-    """Attach ``oai`` (a :class:`publications.related.Related`: themes and regions, and when
-    ``full`` authors and tags) to each publication, in one query of plain rows."""
-    found = related([publication.pk for publication in publications], authors=full, tags=full)
-    for publication in publications:
-        publication.oai = found.get(publication.pk, Related())
-    return publications
-
-
 def _fields(queryset: QuerySet, *, full: bool) -> QuerySet:
     """Only the columns a header (or a record) shows: never the full text."""
     if full:
@@ -193,8 +184,8 @@ def _set_filter(spec: str) -> Q | None:
 
 def set_specs(publication: Publication) -> list[str]:
     """The sets a record belongs to (leaf sets; the top-level ones are implied)."""
-    specs = [f"theme:{slug}" for slug, _ in publication.oai.themes]
-    specs += [f"region:{slug}" for slug, _ in publication.oai.regions]
+    specs = [f"theme:{slug}" for slug, _ in publication.related.themes]
+    specs += [f"region:{slug}" for slug, _ in publication.related.regions]
     specs.append(f"kind:{publication.kind}")
     return specs
 
@@ -244,11 +235,11 @@ def _oai_dc(parent, publication: Publication) -> None:
                 element.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
 
     add("title", full_title(publication), publication.language)
-    for author in publication.oai.authors:
+    for author in publication.related.authors:
         add("creator", author.sort_name)
-    for _, name in publication.oai.themes:
+    for _, name in publication.related.themes:
         add("subject", name)
-    for word in publication.oai.tags:
+    for word in publication.related.tags:
         add("subject", word)
     add("description", publication.abstract, publication.language)
     is_journal_article = publication.kind == Publication.Kind.ARTICLE and publication.container_title
@@ -265,7 +256,7 @@ def _oai_dc(parent, publication: Publication) -> None:
         add("identifier", publication.doi_url)
     add("source", _source(publication))
     add("language", publication.language)
-    for _, name in publication.oai.regions:
+    for _, name in publication.related.regions:
         add("coverage", name)
     add("rights", publication.license_url or publication.get_license_display())
 
@@ -323,7 +314,7 @@ def _record_xml(publication: Publication, prefix: str) -> str:
 
 
 def render_records(publications: list[Publication], prefix: str) -> list[str]:
-    """The records of ``publications`` (with ``oai`` loaded) in metadata format ``prefix``."""
+    """The records of ``publications`` (``attach_related`` done) in metadata format ``prefix``."""
     return [_record_xml(publication, prefix) for publication in publications]
 
 
@@ -338,7 +329,7 @@ def records_xml(pks: list[int], prefix: str) -> list[str]:
 
     def render(missing: list[str]) -> dict[str, str]:
         fetched = published_records().filter(pk__in=[names[name] for name in missing])
-        publications = _load(list(_fields(fetched, full=True)), full=True)
+        publications = attach_related(list(_fields(fetched, full=True)), tags=True)
         xml = dict(zip([p.pk for p in publications], render_records(publications, prefix), strict=True))
         return {name: xml.get(names[name], "") for name in missing}
 
@@ -393,7 +384,7 @@ def _get_publication(identifier: str, *, full: bool) -> Publication:
         publication = _fields(published_records().filter(pk=pk), full=full).first()
     if publication is None:
         raise OAIError("idDoesNotExist", f"No record has the identifier '{identifier}'.")
-    return _load([publication], full=full)[0]
+    return attach_related([publication], authors=full, tags=full)[0]
 
 
 def _check_prefix(prefix: str) -> None:
@@ -538,7 +529,7 @@ def _list(container, arguments: dict[str, str], *, verb: str, full: bool) -> lis
         written = [xml for xml in records_xml(page_pks, state.prefix) if xml]
         container.append(etree.Comment(RECORDS_MARK))
     elif page_pks:
-        for publication in _load(page[:size], full=False):
+        for publication in attach_related(page[:size], authors=False):
             _header(container, publication)
     if not page_pks or (full and not written):
         raise OAIError("noRecordsMatch", "No records match these arguments.")

@@ -59,6 +59,14 @@ def related(ids: Iterable[int], *, authors: bool = True, tags: bool = False) -> 
     return found
 
 
+def attach_related(publications: list, *, authors: bool = True, tags: bool = False) -> list:
+    """Give each of ``publications`` its :class:`Related` as ``publication.related`` (one query)."""
+    found = related([publication.pk for publication in publications], authors=authors, tags=tags)
+    for publication in publications:
+        publication.related = found.get(publication.pk, Related())
+    return publications
+
+
 def _rows(ids: list[int], authors: bool, tags: bool) -> list[tuple]:
     """Each row: (publication, part, position, tie, name, family name, slug).
 

@@ -38,15 +38,15 @@ def facet_options(items: list[dict]) -> SafeString:
 def facet_checklist(name: str, items: list[dict]) -> SafeString:
     """``<li>``s of checkboxes for a facet (the tags): each value with its count, labelled."""
     name = escape(name)
-    return mark_safe(  # as above
-        "".join(
-            f'<li><input type="checkbox" name="{name}" value="{escape(item["value"])}"'
-            f' id="filter-{name}-{escape(item["value"])}"{" checked" if item["selected"] else ""}>\n'
-            f'            <label for="filter-{name}-{escape(item["value"])}">{escape(item["label"])}'
+    boxes = []
+    for item in items:
+        value, checked = escape(item["value"]), " checked" if item["selected"] else ""
+        boxes.append(
+            f'<li><input type="checkbox" name="{name}" value="{value}" id="filter-{name}-{value}"{checked}>'
+            f' <label for="filter-{name}-{value}">{escape(item["label"])}'
             f' <span class="count">{item["count"]:d}</span></label></li>\n'
-            for item in items
         )
-    )
+    return mark_safe("".join(boxes))  # values and labels escaped, counts are integers
 
 
 @register.simple_tag

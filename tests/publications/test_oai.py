@@ -18,6 +18,7 @@ from lxml import etree
 
 from publications import facet_index, oai
 from publications.models import Publication
+from publications.related import attach_related
 from tests.factories import AuthorFactory, PublicationFactory, ReferenceFactory, RegionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -567,7 +568,7 @@ def _reference(pairs: list[tuple[str, str]], pks: list[int]) -> bytes:
     root = oai._envelope(oai.base_url(), dict(pairs))
     container = etree.Element(f"{{{oai.OAI}}}{pairs[0][1]}")
     publications = oai._fields(oai.published_records().filter(pk__in=pks), full=True).order_by("pk")
-    for publication in oai._load(list(publications), full=True):
+    for publication in attach_related(list(publications), tags=True):
         oai._build_record(container, publication, "oai_dc")
     root.append(container)
     return oai._serialize(root)

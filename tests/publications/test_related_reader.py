@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from publications.related import Byline, Related, related
+from publications.related import Byline, Related, attach_related, related
 from tests.factories import AuthorFactory, PublicationFactory, RegionFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +43,13 @@ def test_only_what_is_asked_for():
     assert found[publication.pk].authors == [] and found[publication.pk].tags == []
     assert len(found[publication.pk].themes) == 1
     assert related([]) == {}
+
+
+def test_attach_related_gives_every_publication_its_names():
+    """Each publication gets ``related``, an empty one when it has no authors, themes or regions."""
+    theme = ThemeFactory(name="Energy")
+    named = PublicationFactory(authors=[], themes=[theme], regions=[], tags=[])
+    bare = PublicationFactory(authors=[], themes=[], regions=[], tags=[])
+    named, bare = attach_related([named, bare])
+    assert named.related.themes == [(theme.slug, "Energy")]
+    assert bare.related == Related()
