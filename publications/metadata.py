@@ -4,7 +4,7 @@ Google Scholar reads the Highwire Press ``citation_*`` tags, Zotero and
 Mendeley read those and Dublin Core, search engines read schema.org JSON-LD,
 social networks read Open Graph and Twitter cards. :func:`head_metadata`
 builds all of them from a publication fetched with
-``Publication.objects.for_detail()``, so it runs no query.
+``related.prefetch_detail()``, so it runs no query.
 
 Values are plain text here; the template escapes them.
 """

@@ -104,20 +104,6 @@ def listing_prefetches() -> tuple:
     )
 
 
-def detail_prefetches() -> tuple:
-    """What the publication page shows besides the publication's own fields (``for_detail()``)."""
-    return (
-        models.Prefetch(
-            "authorships",
-            queryset=Authorship.objects.select_related("author__organization").order_by("position"),
-        ),
-        "themes",
-        "regions",
-        "tags",
-        models.Prefetch("references", queryset=Reference.objects.order_by("position")),
-    )
-
-
 class PublicationQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         """Updates send no signals: tell the cache that content changed (bulk publish, counters)."""
@@ -145,10 +131,6 @@ class PublicationQuerySet(models.QuerySet):
         The full text and the PDF's extracted text stay in the database: lists never show them.
         """
         return self.defer("body", "pdf_text").prefetch_related(*listing_prefetches())
-
-    def for_detail(self) -> PublicationQuerySet:
-        """Everything the publication page shows."""
-        return self.prefetch_related(*detail_prefetches())
 
 
 class Publication(models.Model):

@@ -15,7 +15,7 @@ from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import EmptyPage, InvalidPage
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
@@ -33,7 +33,8 @@ from center.caching import CachedCountPaginator
 from publications import facet_index, reactions
 from publications.body import render_body
 from publications.filters import PublicationFilter, facet_counts, facets_for_display, in_index_order
-from publications.models import Publication, Reaction, Region, Theme, detail_prefetches
+from publications.models import Publication, Reaction, Region, Theme
+from publications.related import prefetch_detail
 
 VISITOR_COOKIE = "visitor"
 VISITOR_SALT = "publications.reactions"
@@ -303,8 +304,7 @@ class PublicationPage:
 
     @cached_property
     def publication(self) -> Publication:
-        prefetch_related_objects([self._publication], *detail_prefetches())
-        return self._publication
+        return prefetch_detail([self._publication])[0]
 
     @cached_property
     def authorships(self) -> list:

@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from publications.citations import CITATION_STYLES, csl_item, format_citation, formatted_citations
 from publications.models import Publication
+from publications.related import prefetch_detail
 from tests.factories import AuthorFactory, PublicationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _citations(publication) -> dict[str, str]:
-    fresh = Publication.objects.for_detail().get(pk=publication.pk)
+    fresh = prefetch_detail([Publication.objects.get(pk=publication.pk)])[0]
     return {citation["key"]: citation["html"] for citation in formatted_citations(fresh)}
 
 
@@ -68,13 +69,13 @@ def test_csl_item_authors_in_order(db):
         AuthorFactory(family_name="Mu"),
     )
     publication = PublicationFactory(authors=[first, second, third])
-    item = csl_item(Publication.objects.for_detail().get(pk=publication.pk))
+    item = csl_item(prefetch_detail([Publication.objects.get(pk=publication.pk)])[0])
     assert [name["family"] for name in item["author"]] == ["Zeta", "Alpha", "Mu"]
 
 
 def test_citations_cached(article):
     """Citations change as soon as the title changes (the cache key follows the content)."""
-    fresh = Publication.objects.for_detail().get(pk=article.pk)
+    fresh = prefetch_detail([Publication.objects.get(pk=article.pk)])[0]
     first = formatted_citations(fresh)
     fresh.title = "A New Title"
     changed = formatted_citations(fresh)
