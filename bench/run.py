@@ -52,6 +52,7 @@ PAGES = [
     "sitemap",
     "sitemap page",
     "oai-pmh ListRecords",
+    "frame (cookies page)",  # the site's frame around a short fixed text: what every page pays
 ]
 
 

@@ -129,6 +129,9 @@ def main() -> None:
             ["/oai?verb=ListRecords&metadataPrefix=oai_dc"],
             ["/oai-pmh/?verb=ListRecords&metadataPrefix=oai_dc"],
         ],
+        # Not a page type of its own: the cookie policy is a short fixed text inside the site's
+        # frame (header, footer with the subscribe form), so its row shows what the frame costs.
+        "frame (cookies page)": [[url("cookies") or "/cookies/"]],
     }
     targets = {page: [urls for urls in options if urls] for page, options in targets.items()}
     print(json.dumps({"published": count, "targets": targets}))

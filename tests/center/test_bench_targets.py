@@ -1,9 +1,11 @@
-"""The benchmark's URLs (bench/targets.py): the filtered index is never an empty page."""
+"""The benchmark's URLs (bench/targets.py): every page type gets some, and the filtered index is
+never an empty page."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publications.models import Publication
-from tests.factories import PublicationFactory, ThemeFactory
+from tests.factories import AuthorFactory, PublicationFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +61,24 @@ def test_filters_are_those_with_the_most_matches_and_each_shows_them(client, set
 def test_no_filters_without_publications():
     ThemeFactory()
     assert targets.fullest_filters(Publication.objects.published(), ["energy"]) == []
+
+
+def test_every_page_type_the_harness_measures_has_urls_that_answer(client, capsys, settings):
+    """Each page type in ``bench/run.py``'s list gets URLs from ``targets.main()``, and the first
+    URL of each answers 200; the frame's row is the cookie policy, a page without publications."""
+    settings.PAGE_CACHE_SECONDS, settings.SITEMAP_PAGE_SIZE = 0, 1  # a second sitemap page exists
+    theme = ThemeFactory(name="Energy")
+    for year in (2024, 2025):
+        PublicationFactory(themes=[theme], tags=["gas"], authors=[AuthorFactory()], published_at=at(year))
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+
+    targets.main()
+    found = json.loads(capsys.readouterr().out)["targets"]
+
+    assert set(run.PAGES) <= set(found)
+    for page in run.PAGES:
+        assert found[page], page
+        assert client.get(found[page][0][0]).status_code == 200, page
+    assert found["frame (cookies page)"] == [[reverse("cookies")]]
