@@ -99,18 +99,19 @@ def prefetch_topics(publications: list[Publication]) -> list[Publication]:
     links = _topic_links(tags=True)
     models = {part: model for part, _, _, model, _ in links}
     fields = {part: model._meta.concrete_fields for part, model in models.items()}
-    width = max(len(each) for each in fields.values())  # the narrower kinds padded with NULLs
-    parts = [
-        (part, link, column, model, join,
-         ", ".join([f"v.{field.column}" for field in fields[part]] + ["NULL"] * (width - len(fields[part]))))
-        for part, link, column, model, join in links
-    ]  # fmt: skip
+    width = max(len(each) for each in fields.values())
+
+    def columns(part: int) -> str:  # the name to sort by, then every field, padded with NULLs
+        read = [f"v.{field.column}" for field in fields[part]]
+        return ", ".join(["v.name", *read] + ["NULL"] * (width - len(read)))
+
+    parts = [(part, link, column, model, join, columns(part)) for part, link, column, model, join in links]
     sql, params = _union(parts, list(by_pk))
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} ORDER BY 2, 4", params)  # by kind, then by name (the models' order)
+        cursor.execute(f"{sql} ORDER BY 2, 3", params)  # by kind, then by name (the models' order)
         rows = cursor.fetchall()
     found = {(pk, part): [] for pk in by_pk for part in fields}
-    for pk, part, *values in rows:
+    for pk, part, _, *values in rows:
         names = [field.attname for field in fields[part]]
         found[(pk, part)].append(models[part].from_db(connection.alias, names, values[: len(names)]))
     for publication in publications:
