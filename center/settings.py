@@ -176,6 +176,7 @@ VALUE_CACHE_SECONDS = env.int("VALUE_CACHE_SECONDS", default=24 * 60 * 60)
 # Rate-limited views (citation downloads) are left out: a cache hit would skip the limit.
 PAGE_CACHE_VIEWS = [
     "home",
+    "cookies",
     "publications:index",
     "publications:detail",
     "publications:themes",

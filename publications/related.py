@@ -90,7 +90,7 @@ def prefetch_topics(publications: list[Publication]) -> list[Publication]:
 
     ``publication.themes.all()`` (and ``regions``, ``tags``) then read no query, as after
     ``prefetch_related()``, which reads them in three queries it builds anew each time: on the
-    publication page with every cache off, those took 2.7 ms, the one query here 0.3.
+    publication page with every cache off, those took 2.6 ms, this 0.8 (in one process).
     Each kind is in name order.
     """
     by_pk = {int(publication.pk): publication for publication in publications}

@@ -32,6 +32,18 @@ def test_page_second_request_is_a_hit(client):
     assert second.content == first.content
 
 
+def test_the_cookie_policy_is_cached_too(client, django_assert_num_queries):
+    """The cookie policy, a fixed text in the site's frame, is a public page like the others."""
+    ThemeFactory(name="Energy")
+    first = client.get(reverse("cookies"))
+    with django_assert_num_queries(0):
+        second = client.get(reverse("cookies"))
+    assert (first["X-Cache"], second["X-Cache"]) == ("miss", "hit")
+    assert second.content == first.content and b">Energy</label>" in second.content
+    ThemeFactory(name="Water")  # the footer's topics are content: a change shows at once
+    assert b">Water</label>" in client.get(reverse("cookies")).content
+
+
 def test_page_hit_runs_no_queries(client, django_assert_num_queries):
     """A cached page costs no SQL at all."""
     PublicationFactory.create_batch(3)
