@@ -110,10 +110,12 @@ def prefetch_topics(publications: list[Publication]) -> list[Publication]:
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} ORDER BY 2, 3", params)  # by kind, then by name (the models' order)
         rows = cursor.fetchall()
+    names = {part: [field.attname for field in each] for part, each in fields.items()}
     found = {(pk, part): [] for pk in by_pk for part in fields}
     for pk, part, _, *values in rows:
-        names = [field.attname for field in fields[part]]
-        found[(pk, part)].append(models[part].from_db(connection.alias, names, values[: len(names)]))
+        found[(pk, part)].append(
+            models[part].from_db(connection.alias, names[part], values[: len(names[part])])
+        )
     for publication in publications:
         cache = getattr(publication, "_prefetched_objects_cache", None)
         if cache is None:

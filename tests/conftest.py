@@ -10,6 +10,19 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fixed_fragments_follow_settings():
+    """Each process keeps the site's fixed fragments for its life (center/templatetags/fragments.py);
+    only tests change settings, so here a change forgets them."""
+    from django.test.signals import setting_changed
+
+    from center.templatetags import fragments
+
+    setting_changed.connect(fragments.forget_fixed_fragments, dispatch_uid="tests.fixed_fragments")
+    yield
+    setting_changed.disconnect(dispatch_uid="tests.fixed_fragments")
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Every test writes its uploads to a fresh temporary folder."""

@@ -13,8 +13,10 @@ A fixed fragment shows nothing derived from the content, only the templates,
 settings, URLs and static files of the running code (the site's header, the
 footer's links, the cookie notice), so a content change cannot make it stale:
 each process keeps it in memory for its lifetime, as it keeps its compiled
-templates, and a change of settings (tests) forgets them all. With ``DEBUG``
-on, where templates are edited while the server runs, it is rendered every time.
+templates. Settings change only in tests: the suite forgets them all on each
+change (``tests/conftest.py``, so the site never loads ``django.test``). With
+``DEBUG`` on, where templates are edited while the server runs, it is rendered
+every time.
 
 Neither kind may hold anything that differs between two requests with the same
 key (a CSRF token, a nonce, a form stamp).
@@ -38,7 +40,7 @@ _fixed: dict[str, str] = {}
 
 
 def forget_fixed_fragments(**kwargs) -> None:
-    """Drop every fixed fragment (``setting_changed``: what they show may have changed)."""
+    """Drop every fixed fragment (on ``setting_changed`` in the tests: what they show may change)."""
     _fixed.clear()
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import override_settings
@@ -107,3 +111,16 @@ def test_the_frame_follows_the_section_and_the_footer_topics_follow_the_content(
         assert ">Maritime law</label>" in page
         assert page.count('id="footer-subscribe-email"') == 1
         assert page.count('id="cookie-notice"') == 1
+
+
+def test_the_site_does_not_load_the_test_framework():
+    """Forgetting fixed fragments on a change of settings is wired up by the test suite, not by the
+    site: a process of the site, its templates loaded, never imports ``django.test`` (its client,
+    test cases, unittest)."""
+    code = (
+        "import sys, django; django.setup(); from django.template.loader import get_template; "
+        "get_template('base.html'); print('django.test' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "center.settings", "DJANGO_TESTING": "1"}
+    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
