@@ -36,6 +36,8 @@ from publications.models import Authorship, Language, Publication, Region, Theme
 _EMPTY = np.zeros(0, dtype=np.int64)
 # The index on publications (status, published_at, kind, language, updated_at): everything read here.
 COLUMNS_INDEX = "pub_facet_columns"
+# Links.counts() reads every link once more than one publication in this many is counted.
+DENSE_SHARE = 4
 
 
 def parse_ids(text: str | None) -> np.ndarray:
@@ -47,10 +49,17 @@ def parse_ids(text: str | None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Links:
-    """A many-to-many facet (themes, regions): one entry per link, by position and value code."""
+    """A many-to-many facet (themes, regions, tags, authors) over the positions of the index.
 
-    positions: np.ndarray  # position of the publication (in date order) for each link
-    codes: np.ndarray  # code of the value for each link
+    Held twice, each as a run per key: the publications' positions by value (for a value's
+    members) and the values' codes by position (to count the values of a few publications without
+    reading every link). The two take the memory the links once took with a code per link.
+    """
+
+    positions: np.ndarray  # the positions carrying each value, one run per value (by code)
+    starts: np.ndarray  # where each code's run starts in ``positions``, and the end (one more)
+    codes: np.ndarray  # the codes of each position's values, one run per position (by position)
+    offsets: np.ndarray  # where each position's run starts in ``codes``, and the end (one more)
     pks: np.ndarray  # primary key of the value per code
     keys: tuple[str, ...]  # slug per code
     labels: tuple[str, ...]  # name per code
@@ -62,7 +71,7 @@ class Links:
             code = self.keys.index(key)
         except ValueError:
             return _EMPTY
-        return self.positions[self.codes == code]
+        return self.positions[self.starts[code] : self.starts[code + 1]]
 
     def top(self, counts: np.ndarray, limit: int, keep: set[str] = frozenset()) -> list[int]:
         """Codes of the ``limit`` most frequent values (ties by name), plus those in ``keep``, by name."""
@@ -76,17 +85,29 @@ class Links:
         return sorted(present.tolist(), key=lambda code: self.label_rank[code])
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
-        """How many of the publications in ``mask`` carry each value (by code)."""
-        return np.bincount(self.codes[mask[self.positions]], minlength=len(self.keys))
+        """How many of the publications in ``mask`` carry each value (by code).
+
+        A few publications (a filtered index) are counted from their own links, so the cost
+        follows the matches, not the index; a large share, from every link at once.
+        """
+        selected = np.flatnonzero(mask)
+        if len(selected) * DENSE_SHARE > len(mask):
+            carried = np.r_[0, np.cumsum(mask[self.positions], dtype=np.int64)]
+            return carried[self.starts[1:]] - carried[self.starts[:-1]]
+        firsts = self.offsets[selected]
+        lengths = self.offsets[selected + 1] - firsts
+        # Each publication's run of codes, one after the other: its first link plus 0, 1, …
+        ends = np.cumsum(lengths)
+        take = np.repeat(firsts - (ends - lengths), lengths) + np.arange(ends[-1] if len(ends) else 0)
+        return np.bincount(self.codes[take], minlength=len(self.keys))
 
     def latest(self, stamps: np.ndarray) -> dict[int, int]:
         """``{pk: the largest of stamps}`` over each value's publications (values with any)."""
-        if not len(self.codes):
+        carried = np.flatnonzero(self.starts[1:] > self.starts[:-1])
+        if not len(carried):
             return {}
-        # The links come in one run per value (``_links`` builds them so): a maximum per run.
-        starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
-        maxima = np.maximum.reduceat(stamps[self.positions], starts)
-        return dict(zip(self.pks[self.codes[starts]].tolist(), maxima.tolist(), strict=True))
+        maxima = np.maximum.reduceat(stamps[self.positions], self.starts[carried])
+        return dict(zip(self.pks[carried].tolist(), maxima.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -334,10 +355,13 @@ def _all_links(position_of: np.ndarray) -> dict[str, Links]:
     grouped: dict[str, list[tuple]] = {facet: [] for facet in parts}
     for facet, pk, slug, label, text in _rows(f"{sql} ORDER BY 1, 2"):
         grouped[facet].append((pk, slug, label, text))
-    return {facet: _links(rows, position_of) for facet, rows in grouped.items()}
+    count = int(np.count_nonzero(position_of >= 0))
+    return {facet: _links(rows, position_of, count) for facet, rows in grouped.items()}
 
 
-def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
+def _links(rows: list[tuple], position_of: np.ndarray, count: int) -> Links:
+    """The links of ``rows`` (one per value, its publications' ids as one string) over the
+    ``count`` positions of the index."""
     # Every value's ids parsed at once (one array, not one per value: 20,000 authors would leave
     # 40,000 small arrays behind in the build's peak).
     texts = [text or "" for _, _, _, text in rows]
@@ -348,12 +372,15 @@ def _links(rows: list[tuple], position_of: np.ndarray) -> Links:
     found = position_of[publication_ids[inside]]
     visible = found >= 0
     positions, codes = found[visible].astype(np.int32), codes[inside][visible]
+    by_position = np.argsort(positions, kind="stable")
     labels = tuple(label for _, _, label, _ in rows)
     label_rank = np.empty(len(labels), dtype=np.int64)
     label_rank[sorted(range(len(labels)), key=lambda code: labels[code].casefold())] = np.arange(len(labels))
     return Links(
         positions=positions,
-        codes=codes,
+        starts=np.searchsorted(codes, np.arange(len(rows) + 1)).astype(np.int32),
+        codes=codes[by_position],
+        offsets=np.searchsorted(positions[by_position], np.arange(count + 1)).astype(np.int32),
         pks=np.array([pk for pk, _, _, _ in rows], dtype=np.int64),
         keys=tuple(slug for _, slug, _, _ in rows),
         labels=labels,

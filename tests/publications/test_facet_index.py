@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 import time_machine
 
@@ -90,3 +91,65 @@ def test_stamps_keep_every_microsecond(microsecond):
         PublicationFactory(published_at=moment)
         index = facet_index.build()
     assert index.datestamp.tolist() == [microseconds(moment)]
+
+
+@pytest.fixture
+def linked_index():
+    """Twelve publications with zero to three themes and tags each, a theme only a draft carries."""
+    themes = ThemeFactory.create_batch(4)
+    draft_only = ThemeFactory()
+    PublicationFactory(status=Publication.Status.DRAFT, themes=[draft_only, themes[0]])
+    for number in range(12):
+        PublicationFactory(
+            themes=themes[number % 4 : number % 4 + number % 3],
+            tags=[f"tag-{tag}" for tag in range(number % 4)],
+        )
+    return facet_index.build()
+
+
+def naive_counts(index, facet: str, mask) -> dict[str, int]:
+    """Count each value over the database's own links: the reference the index must agree with."""
+    selected = set(index.ids[mask].tolist())
+    links = getattr(index, facet)
+    found = dict.fromkeys(links.keys, 0)
+    for publication in Publication.objects.filter(pk__in=selected):
+        for slug in getattr(publication, facet).values_list("slug", flat=True):
+            found[slug] += 1
+    return found
+
+
+@pytest.mark.parametrize("dense_share", [0, 10**6], ids=["sparse", "dense"])
+@pytest.mark.parametrize("chosen", [[], [0], [3, 4, 11], list(range(6)), list(range(12))])
+def test_counts_follow_the_database_either_way(linked_index, monkeypatch, dense_share, chosen):
+    """A few publications are counted from their own links, many from every link: the same counts,
+    including publications without links and a value no visible publication carries."""
+    monkeypatch.setattr(facet_index, "DENSE_SHARE", dense_share)
+    mask = np.zeros(len(linked_index), dtype=bool)
+    mask[chosen] = True
+    for facet in ("themes", "tags"):
+        links = getattr(linked_index, facet)
+        counts = dict(zip(links.keys, links.counts(mask).tolist(), strict=True))
+        assert counts == naive_counts(linked_index, facet, mask), facet
+
+
+def test_members_and_latest_per_value(linked_index):
+    themes = linked_index.themes
+    for slug in themes.keys:
+        expected = set(Publication.objects.published().filter(themes__slug=slug).values_list("pk", flat=True))
+        assert set(linked_index.ids[themes.members(slug)].tolist()) == expected, slug
+    assert themes.members("no-such-theme").tolist() == []
+    stamps = np.arange(len(linked_index), dtype=np.int64)[::-1].copy()  # the newest has the largest
+    latest = themes.latest(stamps)
+    pks = themes.pks.tolist()
+    carried = {pk for pk, slug in zip(pks, themes.keys, strict=True) if len(themes.members(slug))}
+    assert set(latest) == carried and len(carried) == 4  # the draft's own theme has no entry
+    for pk, stamp in latest.items():
+        members = themes.members(themes.keys[pks.index(pk)])
+        assert stamp == stamps[members].max()
+
+
+def test_latest_of_an_index_without_links():
+    PublicationFactory()
+    index = facet_index.build()
+    assert index.themes.latest(index.datestamp) == {}
+    assert index.themes.counts(np.ones(1, dtype=bool)).tolist() == []
