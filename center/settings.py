@@ -173,6 +173,9 @@ PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 # Values derived from the content (counts, facet counts, search rankings, citations) are cached per
 # content version for this long (they never go stale: the version is in the key). 0 turns it off.
 VALUE_CACHE_SECONDS = env.int("VALUE_CACHE_SECONDS", default=24 * 60 * 60)
+# Each app process builds the facet index (publications/facet_index.py) as it starts (center/wsgi.py),
+# so the first visitors after a start do not wait for it.
+FACET_INDEX_AT_START = env.bool("FACET_INDEX_AT_START", default=True)
 # Rate-limited views (citation downloads) are left out: a cache hit would skip the limit.
 PAGE_CACHE_VIEWS = [
     "home",

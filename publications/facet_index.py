@@ -17,13 +17,15 @@ they take a few megabytes and a fraction of a second to build.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import DatabaseError, connection, connections
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -32,6 +34,8 @@ from taggit.models import Tag, TaggedItem
 from authors.models import Author
 from center import caching, memory
 from publications.models import Authorship, Language, Publication, Region, Theme
+
+log = logging.getLogger(__name__)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 # The index on publications (status, published_at, kind, language, updated_at): everything read here.
@@ -413,6 +417,26 @@ def current() -> FacetIndex:
         _current[key] = (version, index)
         index_replaced()
         return index
+
+
+def build_at_start() -> None:
+    """Build the index as the process starts, before it serves (``FACET_INDEX_AT_START``), so that
+    its first visitors do not wait for it: 2–3 s at 100,000 publications.
+
+    A database that does not answer yet leaves the build to the first request that needs it. The
+    connections opened here are closed, so a process forked afterwards (gunicorn ``--preload``)
+    shares none with its parent.
+    """
+    if not settings.FACET_INDEX_AT_START:
+        return
+    try:
+        index = current()
+    except DatabaseError as error:
+        log.warning("facet index: not built at start (%s); the first request builds it", error)
+    else:
+        log.info("facet index: built at start, %d publications", len(index))
+    finally:
+        connections.close_all()
 
 
 def index_replaced() -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import time_machine
+from django.db import OperationalError, connection
 
 from publications import facet_index
 from publications.models import Publication
+from tests.center.app_server import ROOT, database_url, production_env
 from tests.factories import PublicationFactory, ThemeFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +157,58 @@ def test_latest_of_an_index_without_links():
     index = facet_index.build()
     assert index.themes.latest(index.datestamp) == {}
     assert index.themes.counts(np.ones(1, dtype=bool)).tolist() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_built_at_start_before_any_request():
+    """The index of the current content is ready before the first request."""
+    PublicationFactory.create_batch(2)
+    assert facet_index.built() is None
+    facet_index.build_at_start()
+    assert len(facet_index.built()) == 2
+
+
+@pytest.mark.postgresql  # SQLite's in-memory test database stays open whatever is asked
+@pytest.mark.django_db(transaction=True)
+def test_the_connection_that_built_at_start_is_closed():
+    """A process forked after the build (gunicorn ``--preload``) shares no connection with it."""
+    PublicationFactory()
+    facet_index.build_at_start()
+    assert facet_index.built() is not None
+    assert connection.connection is None
+
+
+def test_not_built_at_start_when_turned_off(settings):
+    settings.FACET_INDEX_AT_START = False
+    PublicationFactory()
+    facet_index.build_at_start()
+    assert facet_index.built() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_down_at_start_leaves_the_build_to_the_first_request(monkeypatch, caplog):
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    PublicationFactory()
+    monkeypatch.setattr(facet_index, "build", unreachable)
+    facet_index.build_at_start()  # no exception: the process starts and serves
+    assert facet_index.built() is None
+    assert "not built at start" in caplog.text
+    monkeypatch.undo()
+    assert len(facet_index.current()) == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_wsgi_application_starts_with_the_index_built(tmp_path):
+    """What gunicorn imports in each worker (``center.wsgi``) builds the index before serving."""
+    PublicationFactory.create_batch(3)
+    script = (
+        "import center.wsgi; from publications import facet_index; "
+        "index = facet_index.built(); print(len(index) if index else 'none')"
+    )
+    env = production_env(tmp_path, DATABASE_URL=database_url())
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "3"
