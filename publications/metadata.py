@@ -299,9 +299,13 @@ def json_ld(publication: Publication, *, base_url: str | None = None) -> dict:
     if publication.published_at:
         data["datePublished"] = _iso_datetime(publication.published_at)
     if publication.abstract:
-        data["description"] = " ".join(publication.abstract.split())
+        abstract = " ".join(publication.abstract.split())
         if publication.kind == Publication.Kind.ARTICLE:
-            data["abstract"] = data["description"]
+            # The whole in "abstract", a summary in "description": the page carries it once.
+            data["abstract"] = abstract
+            data["description"] = short_description(publication)
+        else:
+            data["description"] = abstract
     words = keywords(publication)
     if words:
         data["keywords"] = words
@@ -360,8 +364,7 @@ def _periodical(publication: Publication) -> dict:
 def _cited_work(reference) -> dict:
     work: dict = {"@type": "CreativeWork", "name": " ".join(reference.text.split())}
     if reference.doi:
-        work["identifier"] = reference.doi_url
-        work["url"] = reference.doi_url
+        work["url"] = reference.doi_url  # the DOI's own address: its identifier and where it is read
     elif reference.url:
         work["url"] = reference.url
     if reference.language:

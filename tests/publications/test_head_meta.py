@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from lxml import html
 
+from publications import metadata
 from publications.models import Publication
 from tests.factories import AuthorFactory, OrganizationFactory, PublicationFactory, ReferenceFactory
 
@@ -251,3 +252,29 @@ def test_head_metadata_adds_no_queries(client):
 
     PublicationFactory(tags=["a", "b"])  # so both pages list a related publication (one query each)
     assert queries_for(1) == queries_for(6)
+
+
+def test_json_ld_carries_a_long_abstract_once(client, article):
+    """An article's whole abstract is in "abstract"; "description" is its one-line summary, and
+    each cited work with a DOI is given by the DOI's address alone."""
+    article.abstract = "How pipelines and ports bind the littoral states of the Caspian Sea. " * 12
+    article.save()
+    data = _json_ld(_head(client, article)[1])
+    assert data["abstract"] == " ".join(article.abstract.split())
+    assert data["description"].endswith("…")
+    assert data["abstract"].startswith(data["description"][:-1])
+    assert len(data["description"]) <= metadata.DESCRIPTION_LENGTH
+    assert data["citation"][0] == {
+        "@type": "CreativeWork",
+        "name": article.references.get(position=1).text,
+        "url": "https://doi.org/10.5555/ref.1",
+    }
+    assert "url" not in data["citation"][1]
+
+
+def test_json_ld_of_a_report_describes_it_whole(client):
+    """Without an "abstract" property (not an article), "description" holds the whole abstract."""
+    report = PublicationFactory(abstract="A long report abstract on regional energy markets. " * 12)
+    data = _json_ld(_head(client, report)[1])
+    assert data["description"] == " ".join(report.abstract.split())
+    assert "abstract" not in data
