@@ -25,7 +25,7 @@ from functools import cached_property
 import numpy as np
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, connection, connections
+from django.db import connection, connections
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -57,7 +57,8 @@ class Links:
 
     Held twice, each as a run per key: the publications' positions by value (for a value's
     members) and the values' codes by position (to count the values of a few publications without
-    reading every link). The two take the memory the links once took with a code per link.
+    reading every link), plus where each run starts: an offset per value and per position more
+    than one copy with a value code per link would take.
     """
 
     positions: np.ndarray  # the positions carrying each value, one run per value (by code)
@@ -94,10 +95,10 @@ class Links:
         A few publications (a filtered index) are counted from their own links, so the cost
         follows the matches, not the index; a large share, from every link at once.
         """
-        selected = np.flatnonzero(mask)
-        if len(selected) * DENSE_SHARE > len(mask):
+        if np.count_nonzero(mask) * DENSE_SHARE > len(mask):
             carried = np.r_[0, np.cumsum(mask[self.positions], dtype=np.int64)]
             return carried[self.starts[1:]] - carried[self.starts[:-1]]
+        selected = np.flatnonzero(mask)
         firsts = self.offsets[selected]
         lengths = self.offsets[selected + 1] - firsts
         # Each publication's run of codes, one after the other: its first link plus 0, 1, …
@@ -423,15 +424,16 @@ def build_at_start() -> None:
     """Build the index as the process starts, before it serves (``FACET_INDEX_AT_START``), so that
     its first visitors do not wait for it: 2–3 s at 100,000 publications.
 
-    A database that does not answer yet leaves the build to the first request that needs it. The
-    connections opened here are closed, so a process forked afterwards (gunicorn ``--preload``)
-    shares none with its parent.
+    Whatever fails here (a database or a Redis that does not answer yet) leaves the build to the
+    first request that needs it, which reports the failure as requests do: a process that cannot
+    warm up still starts, and answers ``/healthz``. The connections opened here are closed, so a
+    process forked afterwards (gunicorn ``--preload``) shares none with its parent.
     """
     if not settings.FACET_INDEX_AT_START:
         return
     try:
         index = current()
-    except DatabaseError as error:
+    except Exception as error:  # noqa: BLE001 - a warm-up must never stop the process starting
         log.warning("facet index: not built at start (%s); the first request builds it", error)
     else:
         log.info("facet index: built at start, %d publications", len(index))

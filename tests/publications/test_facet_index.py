@@ -185,10 +185,15 @@ def test_not_built_at_start_when_turned_off(settings):
     assert facet_index.built() is None
 
 
+@pytest.mark.parametrize(
+    "failure", [OperationalError("connection refused"), ConnectionError("redis at 127.0.0.1:6379 down")]
+)
 @pytest.mark.django_db(transaction=True)
-def test_a_database_down_at_start_leaves_the_build_to_the_first_request(monkeypatch, caplog):
+def test_a_service_down_at_start_leaves_the_build_to_the_first_request(monkeypatch, caplog, failure):
+    """The database or Redis not answering yet: the process starts all the same."""
+
     def unreachable():
-        raise OperationalError("connection refused")
+        raise failure
 
     PublicationFactory()
     monkeypatch.setattr(facet_index, "build", unreachable)
